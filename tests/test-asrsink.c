@@ -467,12 +467,55 @@ test_bad_model (void)
   }
 }
 
+/* decoder-options are validated in start(): unknown options, reserved ones,
+ * bad values and broken quoting are refused with a settings error, and a
+ * valid set is accepted. */
+static void
+test_decoder_options (void)
+{
+  const char *bad[] = {
+    "-nosuchoption 3", "-hmm /tmp", "-maxhmmpf", "maxhmmpf 3",
+    "-beam 'unterminated", "-maxhmmpf notanumber",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GstElement) sink = gst_element_factory_make ("asrsink", NULL);
+    g_autoptr (GstBus) bus = gst_bus_new ();
+    g_autoptr (GstMessage) msg = NULL;
+    g_autoptr (GError) err = NULL;
+    g_autofree char *dbg = NULL;
+
+    g_test_message ("decoder-options=%s", bad[i]);
+    gst_element_set_bus (sink, bus);
+    g_object_set (sink, "decoder-options", bad[i], NULL);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_PAUSED), ==,
+        GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    gst_message_parse_error (msg, &err, &dbg);
+    g_assert_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
+    g_assert_nonnull (strstr (dbg, "decoder options"));
+    gst_element_set_state (sink, GST_STATE_NULL);
+  }
+
+  {
+    g_autoptr (GstElement) sink = gst_element_factory_make ("asrsink", NULL);
+
+    g_object_set (sink, "decoder-options", "-maxhmmpf 3000 -beam 1e-40",
+        "async", FALSE, NULL);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_PAUSED), !=,
+        GST_STATE_CHANGE_FAILURE);
+    gst_element_set_state (sink, GST_STATE_NULL);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/asrsink/bad-model", test_bad_model);
+  g_test_add_func ("/asrsink/decoder-options", test_decoder_options);
   g_test_add_func ("/asrsink/events", test_events);
   g_test_add_func ("/asrsink/implicit-8k", test_implicit_8k);
   g_test_add_func ("/asrsink/shared-pool", test_shared_pool);

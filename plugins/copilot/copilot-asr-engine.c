@@ -3,7 +3,11 @@
 #include "copilot-asr-engine.h"
 #include "copilot-asr-pocketsphinx.h"
 
-G_DEFINE_QUARK (copilot - asr - error - quark, copilot_asr_error);
+GQuark
+copilot_asr_error_quark (void)
+{
+  return g_quark_from_static_string ("copilot-asr-error-quark");
+}
 
 G_DEFINE_INTERFACE (CopilotAsrEngine, copilot_asr_engine, G_TYPE_OBJECT);
 
@@ -23,6 +27,7 @@ copilot_asr_config_copy (const CopilotAsrConfig * config)
   copy->dict = g_strdup (config->dict);
   copy->domain_lm = g_strdup (config->domain_lm);
   copy->domain_weight = config->domain_weight;
+  copy->options = g_strdup (config->options);
   return copy;
 }
 
@@ -36,6 +41,7 @@ copilot_asr_config_free (CopilotAsrConfig * config)
   g_free (config->lm);
   g_free (config->dict);
   g_free (config->domain_lm);
+  g_free (config->options);
   g_free (config);
 }
 
@@ -54,11 +60,12 @@ copilot_asr_config_to_key (const CopilotAsrConfig * config)
 {
   gboolean domain = config_uses_domain (config);
 
-  return g_strdup_printf ("%s\n%s\n%s\n%s\n%s\n%.4f",
+  return g_strdup_printf ("%s\n%s\n%s\n%s\n%s\n%.4f\n%s",
       config->engine ? config->engine : "pocketsphinx",
       config->hmm ? config->hmm : "", config->lm ? config->lm : "",
       config->dict ? config->dict : "",
-      domain ? config->domain_lm : "", domain ? config->domain_weight : 0.0);
+      domain ? config->domain_lm : "", domain ? config->domain_weight : 0.0,
+      config->options ? config->options : "");
 }
 
 static gboolean
@@ -100,7 +107,7 @@ copilot_asr_config_check_files (const CopilotAsrConfig * config,
       && !check_path ("domain language model", config->domain_lm,
           G_FILE_TEST_IS_REGULAR, error))
     return FALSE;
-  return TRUE;
+  return copilot_asr_pocketsphinx_check_options (config->options, error);
 }
 
 /**

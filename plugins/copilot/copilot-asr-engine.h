@@ -36,6 +36,7 @@ GQuark copilot_asr_error_quark (void);
  * @dict: pronunciation dictionary
  * @domain_lm: domain language model interpolated with @lm, or %NULL
  * @domain_weight: interpolation weight of @domain_lm, 0..1
+ * @options: extra engine arguments ("-name value ..."), or %NULL
  *
  * Everything that makes two decoders interchangeable.
  */
@@ -47,6 +48,7 @@ typedef struct
   char *dict;
   char *domain_lm;
   double domain_weight;
+  char *options;
 } CopilotAsrConfig;
 
 CopilotAsrConfig *

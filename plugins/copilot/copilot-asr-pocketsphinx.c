@@ -383,6 +383,102 @@ set_language_model (CopilotAsrPocketsphinx * self,
   return TRUE;
 }
 
+/* The arguments that asrsink sets itself (models, search, logging). */
+static const char *const reserved_options[] = {
+  "-hmm", "-dict", "-lm", "-lmctl", "-lmname", "-jsgf", "-fsg", "-kws",
+  "-keyphrase", "-allphone", "-logfn", "-samprate", "-input_endian",
+  "-argfile",
+};
+
+/* Builds the argument vector of a decoder: the model files, then @options
+ * ("-name value ..." in shell quoting).  argv[0] is a program name, which
+ * cmd_ln_parse_r() skips. */
+static char **
+build_argv (const CopilotAsrConfig * config, const char *options,
+    GError ** error)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) extra = NULL;
+  int n_extra = 0;
+
+  g_ptr_array_add (args, g_strdup ("copilot"));
+  if (config != NULL) {
+    g_ptr_array_add (args, g_strdup ("-hmm"));
+    g_ptr_array_add (args, g_strdup (config->hmm));
+    g_ptr_array_add (args, g_strdup ("-dict"));
+    g_ptr_array_add (args, g_strdup (config->dict));
+  }
+  g_ptr_array_add (args, g_strdup ("-bestpath"));
+  g_ptr_array_add (args, g_strdup ("yes"));
+  if (options != NULL && options[0] != '\0') {
+    g_autoptr (GError) local = NULL;
+
+    if (!g_shell_parse_argv (options, &n_extra, &extra, &local)) {
+      g_set_error (error, COPILOT_ASR_ERROR, COPILOT_ASR_ERROR_SETTINGS,
+          "Invalid decoder options \"%s\": %s", options, local->message);
+      return NULL;
+    }
+  }
+  if (n_extra % 2 != 0) {
+    g_set_error (error, COPILOT_ASR_ERROR, COPILOT_ASR_ERROR_SETTINGS,
+        "Invalid decoder options \"%s\": expected \"-name value\" pairs",
+        options);
+    return NULL;
+  }
+  for (int i = 0; i < n_extra; i += 2) {
+    if (extra[i][0] != '-') {
+      g_set_error (error, COPILOT_ASR_ERROR, COPILOT_ASR_ERROR_SETTINGS,
+          "Invalid decoder options \"%s\": \"%s\" is not an option name",
+          options, extra[i]);
+      return NULL;
+    }
+    for (guint r = 0; r < G_N_ELEMENTS (reserved_options); r++) {
+      if (g_str_equal (extra[i], reserved_options[r])) {
+        g_set_error (error, COPILOT_ASR_ERROR, COPILOT_ASR_ERROR_SETTINGS,
+            "Invalid decoder options \"%s\": %s is set by asrsink itself",
+            options, extra[i]);
+        return NULL;
+      }
+    }
+    g_ptr_array_add (args, g_strdup (extra[i]));
+    g_ptr_array_add (args, g_strdup (extra[i + 1]));
+  }
+  g_ptr_array_add (args, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&args), FALSE);
+}
+
+/**
+ * copilot_asr_pocketsphinx_check_options:
+ * @options: (nullable): extra decoder arguments, "-name value ..."
+ * @error: return location for an error
+ *
+ * Checks, without loading any model, that @options are pocketsphinx
+ * arguments that asrsink lets a user set, with valid values.
+ *
+ * Returns: %TRUE if they are
+ */
+gboolean
+copilot_asr_pocketsphinx_check_options (const char *options, GError ** error)
+{
+  g_auto (GStrv) argv = NULL;
+  cmd_ln_t *cfg;
+
+  if (options == NULL || options[0] == '\0')
+    return TRUE;
+  init_once ();
+  argv = build_argv (NULL, options, error);
+  if (argv == NULL)
+    return FALSE;
+  cfg = cmd_ln_parse_r (NULL, ps_args (), g_strv_length (argv), argv, TRUE);
+  if (cfg == NULL) {
+    g_set_error (error, COPILOT_ASR_ERROR, COPILOT_ASR_ERROR_SETTINGS,
+        "Invalid decoder options \"%s\": unknown option or bad value", options);
+    return FALSE;
+  }
+  cmd_ln_free_r (cfg);
+  return TRUE;
+}
+
 /**
  * copilot_asr_pocketsphinx_new:
  * @config: the model files; @config->domain_lm %NULL for generic only
@@ -402,11 +498,17 @@ copilot_asr_pocketsphinx_new (const CopilotAsrConfig * config, GError ** error)
   init_once ();
   if (!check_hmm_dir (config->hmm, error))
     return NULL;
-  cfg = cmd_ln_init (NULL, ps_args (), TRUE, "-hmm", config->hmm,
-      "-dict", config->dict, "-bestpath", "yes", NULL);
+  {
+    g_auto (GStrv) argv = build_argv (config, config->options, error);
+
+    if (argv == NULL)
+      return NULL;
+    cfg = cmd_ln_parse_r (NULL, ps_args (), g_strv_length (argv), argv, TRUE);
+  }
   if (cfg == NULL) {
-    g_set_error_literal (error, COPILOT_ASR_ERROR, COPILOT_ASR_ERROR_SETTINGS,
-        "Invalid pocketsphinx configuration");
+    g_set_error (error, COPILOT_ASR_ERROR, COPILOT_ASR_ERROR_SETTINGS,
+        "Invalid pocketsphinx configuration (decoder options \"%s\")",
+        config->options ? config->options : "");
     return NULL;
   }
   self = g_object_new (COPILOT_TYPE_ASR_POCKETSPHINX, NULL);

@@ -11,5 +11,7 @@ G_DECLARE_FINAL_TYPE (CopilotAsrPocketsphinx, copilot_asr_pocketsphinx,
 CopilotAsrPocketsphinx *
 copilot_asr_pocketsphinx_new (const CopilotAsrConfig * config, GError ** error)
     G_GNUC_WARN_UNUSED_RESULT;
+     gboolean copilot_asr_pocketsphinx_check_options (const char *options,
+    GError ** error);
 
 G_END_DECLS

@@ -13,7 +13,11 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 
-G_DEFINE_QUARK (copilot - exotel - error - quark, copilot_exotel_error);
+GQuark
+copilot_exotel_error_quark (void)
+{
+  return g_quark_from_static_string ("copilot-exotel-error-quark");
+}
 
 /* json-glib's parser recurses once per nesting level; a frame of "[[[[..."
  * within the size limit would otherwise exhaust the stack. Real frames nest

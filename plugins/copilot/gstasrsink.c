@@ -86,6 +86,7 @@ enum
   PROP_DICT,
   PROP_DOMAIN_LM,
   PROP_DOMAIN_WEIGHT,
+  PROP_DECODER_OPTIONS,
   PROP_SPEAKER,
   PROP_SEGMENT_PREFIX,
   PROP_PRINT,
@@ -118,6 +119,7 @@ typedef struct
   char *domain_lm;
   gboolean domain_lm_is_default;
   double domain_weight;
+  char *decoder_options;
   char *speaker;
   char *segment_prefix;
   gboolean print;
@@ -192,6 +194,7 @@ settings_clear (Settings * s)
   g_clear_pointer (&s->lm, g_free);
   g_clear_pointer (&s->dict, g_free);
   g_clear_pointer (&s->domain_lm, g_free);
+  g_clear_pointer (&s->decoder_options, g_free);
   g_clear_pointer (&s->speaker, g_free);
   g_clear_pointer (&s->segment_prefix, g_free);
 }
@@ -324,6 +327,7 @@ gst_asr_sink_start (GstBaseSink * sink)
   config.lm = g_strdup (self->settings.lm);
   config.dict = g_strdup (self->settings.dict);
   config.domain_weight = self->settings.domain_weight;
+  config.options = g_strdup (self->settings.decoder_options);
   /* The default domain LM is optional: without it, generic only. */
   if (self->settings.domain_lm && self->settings.domain_lm[0]
       && (!self->settings.domain_lm_is_default
@@ -352,6 +356,7 @@ gst_asr_sink_start (GstBaseSink * sink)
     g_free (config.lm);
     g_free (config.dict);
     g_free (config.domain_lm);
+    g_free (config.options);
     return FALSE;
   }
   GST_INFO_OBJECT (self, "models %s, %s, %s, domain %s (weight %.2f)",
@@ -368,6 +373,7 @@ gst_asr_sink_start (GstBaseSink * sink)
   g_free (config.lm);
   g_free (config.dict);
   g_free (config.domain_lm);
+  g_free (config.options);
 
   GST_OBJECT_LOCK (self);
   self->stream = stream;
@@ -704,6 +710,9 @@ gst_asr_sink_set_property (GObject * object, guint prop_id,
       self->settings.domain_weight = g_value_get_double (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_DECODER_OPTIONS:
+      set_string (self, &self->settings.decoder_options, value);
+      break;
     case PROP_SPEAKER:
       set_string (self, &self->settings.speaker, value);
       break;
@@ -774,6 +783,11 @@ gst_asr_sink_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_DOMAIN_WEIGHT:
       GST_OBJECT_LOCK (self);
       g_value_set_double (value, self->settings.domain_weight);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_DECODER_OPTIONS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->settings.decoder_options);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_SPEAKER:
@@ -884,6 +898,19 @@ gst_asr_sink_class_init (GstAsrSinkClass * klass)
       "Domain weight",
       "Interpolation weight of the domain language model (0: generic only, "
       "1: domain only)", 0.0, 1.0, DEFAULT_DOMAIN_WEIGHT,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  /**
+   * GstAsrSink:decoder-options:
+   *
+   * Extra arguments for the decoder, as "-name value" pairs in shell
+   * quoting, e.g. "-maxhmmpf 3000 -beam 1e-40" for pocketsphinx: the
+   * speed/accuracy trade-off.  Model files, search and logging are set by
+   * the element and cannot be given here.  Invalid options fail start().
+   */
+  properties[PROP_DECODER_OPTIONS] = g_param_spec_string ("decoder-options",
+      "Decoder options",
+      "Extra decoder arguments as \"-name value\" pairs (pocketsphinx: "
+      "beams, -maxhmmpf, ...)", NULL,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_SPEAKER] = g_param_spec_string ("speaker", "Speaker",
       "Speaker label of the segments (agent, customer, ...)", DEFAULT_SPEAKER,

@@ -9,4 +9,8 @@
  *
  * Since: 0.1
  */
-G_DEFINE_QUARK (copilot - error - quark, copilot_error);
+GQuark
+copilot_error_quark (void)
+{
+  return g_quark_from_static_string ("copilot-error-quark");
+}

@@ -207,6 +207,7 @@ main (int argc, char **argv)
   gboolean partials = FALSE;
   gboolean generic_only = FALSE;
   double domain_weight = -1.0;
+  g_autofree char *decoder_options = NULL;
   App app = { 0 };
   int channels;
   guint watch;
@@ -221,6 +222,8 @@ main (int argc, char **argv)
         "Use only the generic language model (no domain adaptation)", NULL},
     {"domain-weight", 0, 0, G_OPTION_ARG_DOUBLE, &domain_weight,
         "Interpolation weight of the domain language model (0..1)", "W"},
+    {"decoder-options", 0, 0, G_OPTION_ARG_STRING, &decoder_options,
+        "Extra decoder arguments, e.g. \"-maxhmmpf 3000\"", "OPTIONS"},
     {NULL}
   };
 
@@ -275,6 +278,14 @@ main (int argc, char **argv)
     asr_opts = g_strdup_printf ("domain-weight=%g", domain_weight);
   else
     asr_opts = g_strdup ("");
+  if (decoder_options != NULL) {
+    g_autofree char *quoted_opts = g_strescape (decoder_options, NULL);
+    g_autofree char *with = g_strdup_printf ("%s decoder-options=\"%s\"",
+        asr_opts, quoted_opts);
+
+    g_free (asr_opts);
+    asr_opts = g_steal_pointer (&with);
+  }
 
   quoted = g_strescape (argv[1], NULL);
   if (channels == 2) {

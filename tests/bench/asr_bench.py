@@ -87,7 +87,7 @@ def leg(src, speaker, asr):
             "vadsplit name=vad_%s ! %s" % (src, speaker, tail))
 
 
-def child(mode, calls_dir, weight):
+def child(mode, calls_dir, weight, options):
     import gi
     gi.require_version("Gst", "1.0")
     from gi.repository import Gst
@@ -98,6 +98,8 @@ def child(mode, calls_dir, weight):
         asr = "domain-weight=0"
     elif mode == "domain":
         asr = "domain-weight=%g" % weight if weight is not None else ""
+    if asr is not None and options:
+        asr += ' decoder-options="%s"' % options
     results = {"mode": mode, "calls": []}
     audio_s = 0.0
     stats = []
@@ -124,7 +126,10 @@ def child(mode, calls_dir, weight):
             elif s.get_name() == "vadsplit":
                 who = "agent" if msg.src.get_name() == "vad_agent" else "customer"
                 if s.get_value("event") == "utterance-start":
-                    vad[who].append([s.get_value("running-time") / 1e6, None])
+                    # The start event includes the pre-roll kept before the
+                    # onset; the detected onset is after it.
+                    pre_roll = msg.src.get_property("pre-roll")
+                    vad[who].append([(s.get_value("running-time") + pre_roll) / 1e6, None])
                 elif s.get_value("event") == "utterance-end" and vad[who]:
                     vad[who][-1][1] = s.get_value("running-time") / 1e6
 
@@ -198,8 +203,10 @@ def vad_accuracy(res, hangover_ms):
     return hit / max(total, 1), total, false_alarms, detected
 
 
-def spawn(mode, calls_dir, weight):
+def spawn(mode, calls_dir, weight, options=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--calls-dir", calls_dir]
+    if options:
+        cmd += ["--decoder-options", options]
     if weight is not None:
         cmd += ["--domain-weight", str(weight)]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True).stdout
@@ -212,13 +219,14 @@ def main():
     ap.add_argument("--child", choices=("generic", "domain", "vad"))
     ap.add_argument("--calls-dir")
     ap.add_argument("--domain-weight", type=float)
+    ap.add_argument("--decoder-options", help='extra asrsink decoder-options, e.g. "-maxhmmpf 3000"')
     ap.add_argument("--hangover-ms", type=int, default=400,
                     help="vadsplit's hangover, used to merge truth speech runs")
     ap.add_argument("--clean", action="store_true", help="clean 16 kHz speech instead of a phone line")
     ap.add_argument("--json", help="also write the raw results here")
     args = ap.parse_args()
     if args.child:
-        child(args.child, args.calls_dir, args.domain_weight)
+        child(args.child, args.calls_dir, args.domain_weight, args.decoder_options)
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -227,20 +235,21 @@ def main():
             gen.append("--clean")
         subprocess.run(gen, check=True, stdout=subprocess.DEVNULL)
         vad = spawn("vad", tmp, None)
-        generic = spawn("generic", tmp, None)
-        domain = spawn("domain", tmp, args.domain_weight)
+        generic = spawn("generic", tmp, None, args.decoder_options)
+        domain = spawn("domain", tmp, args.domain_weight, args.decoder_options)
 
     acc, nb, fa, det = vad_accuracy(vad, args.hangover_ms)
     line = "phone line, 8 kHz" if not args.clean else "clean, 16 kHz"
-    print("Copilot recogniser bench: %d generated calls (%s), %.0f s of audio per mode"
-          % (len(vad["calls"]), line, vad["audio_s"]))
+    print("Copilot recogniser bench: %d generated calls (%s), %.0f s of audio per mode%s"
+          % (len(vad["calls"]), line, vad["audio_s"],
+             ", decoder-options \"%s\"" % args.decoder_options if args.decoder_options else ""))
     print()
     print("VAD (vadsplit defaults): %.1f %% of %d true boundaries within +/-%d ms; "
           "%d of %d detected utterances are false alarms; CPU %.3f s per audio minute"
           % (100 * acc, nb, TOLERANCE_MS, fa, det,
              vad["cpu_s"] / vad["audio_s"] * 60))
     print()
-    print("%-22s %8s %8s %10s %10s %10s" % ("mode", "WER", "words", "RTF(proc)", "RTF(eng)", "peakRSS"))
+    print("%-22s %8s %8s %10s %10s %10s" % ("mode", "WER", "words", "RTF(call)", "RTF(speech)", "peakRSS"))
     for res in (generic, domain):
         w, words, per_call = wer(res)
         eng = [s for s in res["asr_stats"] if "decode-cpu-seconds" in s and "audio-seconds" in s]
@@ -256,8 +265,9 @@ def main():
         print("  %-16s %5.1f%% -> %5.1f%%" % (cid, 100 * generic["wer_per_call"][cid],
                                              100 * domain["wer_per_call"][cid]))
     print()
-    print("RTF(proc) = whole-process CPU seconds (decode + VAD + resampling + pipeline) per "
-          "second of audio; RTF(eng) = decoder CPU seconds per second of audio, from asrsink's stats.")
+    print("RTF(call) = whole-process CPU seconds (decoding, VAD, resampling, pipeline) per second of "
+          "call audio, both legs counted;\nRTF(speech) = decoder CPU seconds per second of speech "
+          "the decoder was given (utterances only), from asrsink's stats.")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"vad": vad, "generic": generic, "domain": domain}, f)
