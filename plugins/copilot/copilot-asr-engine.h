@@ -10,8 +10,10 @@
 #include <glib-object.h>
 
 G_BEGIN_DECLS
+
 #define COPILOT_ASR_ENGINE_RATE 16000
 #define COPILOT_ASR_ERROR (copilot_asr_error_quark ())
+
 /**
  * CopilotAsrError:
  * @COPILOT_ASR_ERROR_NOT_FOUND: a model file is missing or unreadable
@@ -19,7 +21,7 @@ G_BEGIN_DECLS
  *   that cannot be loaded, an unknown engine)
  * @COPILOT_ASR_ERROR_DECODE: decoding failed
  */
-    typedef enum
+typedef enum
 {
   COPILOT_ASR_ERROR_NOT_FOUND,
   COPILOT_ASR_ERROR_SETTINGS,
@@ -51,13 +53,12 @@ typedef struct
   char *options;
 } CopilotAsrConfig;
 
-CopilotAsrConfig *
-copilot_asr_config_copy (const CopilotAsrConfig * config)
-    G_GNUC_WARN_UNUSED_RESULT;
-     void copilot_asr_config_free (CopilotAsrConfig * config);
-     char *copilot_asr_config_to_key (const CopilotAsrConfig * config)
-  G_GNUC_WARN_UNUSED_RESULT;
-     gboolean copilot_asr_config_check_files (const CopilotAsrConfig * config,
+G_GNUC_WARN_UNUSED_RESULT
+CopilotAsrConfig *copilot_asr_config_copy (const CopilotAsrConfig * config);
+void copilot_asr_config_free (CopilotAsrConfig * config);
+G_GNUC_WARN_UNUSED_RESULT
+char *copilot_asr_config_to_key (const CopilotAsrConfig * config);
+gboolean copilot_asr_config_check_files (const CopilotAsrConfig * config,
     GError ** error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CopilotAsrConfig, copilot_asr_config_free);
@@ -81,35 +82,36 @@ G_DECLARE_INTERFACE (CopilotAsrEngine, copilot_asr_engine, COPILOT,
  *   has none yet, in which case @narrowband says whether the audio was
  *   upsampled from telephone bandwidth (8 kHz)
  */
-     struct _CopilotAsrEngineInterface
-     {
-       GTypeInterface parent_iface;
+struct _CopilotAsrEngineInterface
+{
+  GTypeInterface parent_iface;
 
-         gboolean (*start_utterance) (CopilotAsrEngine * self, GError ** error);
-         gboolean (*process) (CopilotAsrEngine * self, const gint16 * samples,
-           gsize n_samples, GError ** error);
-       char *(*get_partial) (CopilotAsrEngine * self);
-         gboolean (*end_utterance) (CopilotAsrEngine * self, char **text,
-           double *confidence, GError ** error);
-       GBytes *(*get_channel_state) (CopilotAsrEngine * self);
-       void (*set_channel_state) (CopilotAsrEngine * self, GBytes * state,
-           gboolean narrowband);
-     };
+  gboolean (*start_utterance) (CopilotAsrEngine * self, GError ** error);
+  gboolean (*process) (CopilotAsrEngine * self, const gint16 * samples,
+      gsize n_samples, GError ** error);
+  char *(*get_partial) (CopilotAsrEngine * self);
+  gboolean (*end_utterance) (CopilotAsrEngine * self, char **text,
+      double *confidence, GError ** error);
+  GBytes *(*get_channel_state) (CopilotAsrEngine * self);
+  void (*set_channel_state) (CopilotAsrEngine * self, GBytes * state,
+      gboolean narrowband);
+};
 
-     CopilotAsrEngine *copilot_asr_engine_new (const CopilotAsrConfig * config,
-    GError ** error) G_GNUC_WARN_UNUSED_RESULT;
-     gboolean copilot_asr_engine_start_utterance (CopilotAsrEngine * self,
+G_GNUC_WARN_UNUSED_RESULT
+CopilotAsrEngine *copilot_asr_engine_new (const CopilotAsrConfig * config,
     GError ** error);
-     gboolean copilot_asr_engine_process (CopilotAsrEngine * self,
+gboolean copilot_asr_engine_start_utterance (CopilotAsrEngine * self,
+    GError ** error);
+gboolean copilot_asr_engine_process (CopilotAsrEngine * self,
     const gint16 * samples, gsize n_samples, GError ** error);
-     char *copilot_asr_engine_get_partial (CopilotAsrEngine * self)
-  G_GNUC_WARN_UNUSED_RESULT;
-     gboolean copilot_asr_engine_end_utterance (CopilotAsrEngine * self,
+G_GNUC_WARN_UNUSED_RESULT
+char *copilot_asr_engine_get_partial (CopilotAsrEngine * self);
+gboolean copilot_asr_engine_end_utterance (CopilotAsrEngine * self,
     char **text, double *confidence, GError ** error);
 
-     GBytes *copilot_asr_engine_get_channel_state (CopilotAsrEngine * self)
-  G_GNUC_WARN_UNUSED_RESULT;
-     void copilot_asr_engine_set_channel_state (CopilotAsrEngine * self,
+G_GNUC_WARN_UNUSED_RESULT
+GBytes *copilot_asr_engine_get_channel_state (CopilotAsrEngine * self);
+void copilot_asr_engine_set_channel_state (CopilotAsrEngine * self,
     GBytes * state, gboolean narrowband);
 
 G_END_DECLS

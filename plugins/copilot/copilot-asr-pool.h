@@ -14,6 +14,7 @@
 #include "copilot-asr-engine.h"
 
 G_BEGIN_DECLS
+
 /**
  * CopilotAsrPoolGrantFunc:
  * @engine: (transfer full) (nullable): the granted decoder, or %NULL when
@@ -30,16 +31,15 @@ void copilot_asr_pool_set_max_decoders (guint max_decoders);
 guint copilot_asr_pool_get_max_decoders (void);
 guint copilot_asr_pool_get_n_decoders (void);
 
-CopilotAsrEngine *
-copilot_asr_pool_acquire (const CopilotAsrConfig * config,
+G_GNUC_WARN_UNUSED_RESULT
+CopilotAsrEngine *copilot_asr_pool_acquire (const CopilotAsrConfig * config,
     gboolean have_slot, CopilotAsrPoolGrantFunc grant, gpointer user_data,
-    GDestroyNotify destroy, GError ** error)
-    G_GNUC_WARN_UNUSED_RESULT;
-     void copilot_asr_pool_release (const CopilotAsrConfig * config,
+    GDestroyNotify destroy, GError ** error);
+void copilot_asr_pool_release (const CopilotAsrConfig * config,
     CopilotAsrEngine * engine);
-     void copilot_asr_pool_release_slot (void);
-     gboolean copilot_asr_pool_cancel (gpointer user_data);
+void copilot_asr_pool_release_slot (void);
+gboolean copilot_asr_pool_cancel (gpointer user_data);
 
-     void copilot_asr_pool_push_work (GFunc func, gpointer data);
+void copilot_asr_pool_push_work (GFunc func, gpointer data);
 
 G_END_DECLS

@@ -11,7 +11,9 @@
 
 #include "copilot-asr-engine.h"
 
-G_BEGIN_DECLS typedef struct _CopilotAsrStream CopilotAsrStream;
+G_BEGIN_DECLS
+
+typedef struct _CopilotAsrStream CopilotAsrStream;
 
 /**
  * CopilotAsrResult:
@@ -53,34 +55,30 @@ typedef void (*CopilotAsrResultFunc) (const CopilotAsrResult * result,
     gpointer user_data);
 typedef void (*CopilotAsrErrorFunc) (const GError * error, gpointer user_data);
 
-CopilotAsrStream *
-copilot_asr_stream_new (const CopilotAsrConfig * config,
+G_GNUC_WARN_UNUSED_RESULT
+CopilotAsrStream *copilot_asr_stream_new (const CopilotAsrConfig * config,
     GstClockTime partial_interval, GstClockTime max_backlog,
     CopilotAsrResultFunc result_func, CopilotAsrErrorFunc error_func,
-    gpointer user_data)
-    G_GNUC_WARN_UNUSED_RESULT;
-     CopilotAsrStream *copilot_asr_stream_ref (CopilotAsrStream * self);
-     void copilot_asr_stream_stop (CopilotAsrStream * self);
-     void copilot_asr_stream_unref (CopilotAsrStream * self);
+    gpointer user_data);
+CopilotAsrStream *copilot_asr_stream_ref (CopilotAsrStream * self);
+void copilot_asr_stream_stop (CopilotAsrStream * self);
+void copilot_asr_stream_unref (CopilotAsrStream * self);
 
-     void copilot_asr_stream_begin (CopilotAsrStream * self,
-    GstClockTime start);
-     gboolean copilot_asr_stream_in_utterance (CopilotAsrStream * self);
-     GstClockTime copilot_asr_stream_utterance_duration (CopilotAsrStream *
-    self);
-     GstFlowReturn copilot_asr_stream_push (CopilotAsrStream * self,
+void copilot_asr_stream_begin (CopilotAsrStream * self, GstClockTime start);
+gboolean copilot_asr_stream_in_utterance (CopilotAsrStream * self);
+GstClockTime copilot_asr_stream_utterance_duration (CopilotAsrStream * self);
+GstFlowReturn copilot_asr_stream_push (CopilotAsrStream * self,
     const gint16 * samples, gsize n_samples, gboolean block, gsize * dropped);
-     void copilot_asr_stream_end (CopilotAsrStream * self, GstClockTime end);
-     void copilot_asr_stream_cancel (CopilotAsrStream * self);
-     gboolean copilot_asr_stream_drain (CopilotAsrStream * self);
-     void copilot_asr_stream_set_flushing (CopilotAsrStream * self,
+void copilot_asr_stream_end (CopilotAsrStream * self, GstClockTime end);
+void copilot_asr_stream_cancel (CopilotAsrStream * self);
+gboolean copilot_asr_stream_drain (CopilotAsrStream * self);
+void copilot_asr_stream_set_flushing (CopilotAsrStream * self,
     gboolean flushing);
-     void copilot_asr_stream_get_stats (CopilotAsrStream * self,
+void copilot_asr_stream_get_stats (CopilotAsrStream * self,
     CopilotAsrStreamStats * stats);
+void copilot_asr_stream_set_narrowband (CopilotAsrStream * self,
+    gboolean narrowband);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CopilotAsrStream, copilot_asr_stream_unref);
-
-     void copilot_asr_stream_set_narrowband (CopilotAsrStream * self,
-    gboolean narrowband);
 
 G_END_DECLS

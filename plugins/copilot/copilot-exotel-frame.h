@@ -5,8 +5,9 @@
 #include <glib.h>
 
 G_BEGIN_DECLS
+
 #define COPILOT_EXOTEL_ERROR (copilot_exotel_error_quark ())
-    GQuark copilot_exotel_error_quark (void);
+GQuark copilot_exotel_error_quark (void);
 
 /**
  * CopilotExotelError:

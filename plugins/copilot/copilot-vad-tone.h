@@ -8,15 +8,16 @@
 
 #include <glib.h>
 
-G_BEGIN_DECLS typedef struct _CopilotVadTone CopilotVadTone;
+G_BEGIN_DECLS
 
-CopilotVadTone *
-copilot_vad_tone_new (guint rate)
-    G_GNUC_WARN_UNUSED_RESULT;
-     void copilot_vad_tone_free (CopilotVadTone * self);
-     void copilot_vad_tone_reset (CopilotVadTone * self);
+typedef struct _CopilotVadTone CopilotVadTone;
 
-     guint copilot_vad_tone_process (CopilotVadTone * self,
+G_GNUC_WARN_UNUSED_RESULT
+CopilotVadTone *copilot_vad_tone_new (guint rate);
+void copilot_vad_tone_free (CopilotVadTone * self);
+void copilot_vad_tone_reset (CopilotVadTone * self);
+
+guint copilot_vad_tone_process (CopilotVadTone * self,
     const gint16 * samples, gsize n_samples, gdouble * concentration);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CopilotVadTone, copilot_vad_tone_free);

@@ -11,6 +11,7 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
+
 #define COPILOT_UTTERANCE_START_NAME "copilot-utterance-start"
 #define COPILOT_UTTERANCE_END_NAME "copilot-utterance-end"
 /**
@@ -20,7 +21,7 @@ G_BEGIN_DECLS
  * @COPILOT_UTTERANCE_END_EOS: the stream ended inside the utterance
  * @COPILOT_UTTERANCE_END_FLUSH: a flush or a caps change interrupted it
  */
-    typedef enum
+typedef enum
 {
   COPILOT_UTTERANCE_END_SILENCE,
   COPILOT_UTTERANCE_END_MAX_LENGTH,

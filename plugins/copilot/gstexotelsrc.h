@@ -3,6 +3,7 @@
 #include <gst/base/gstpushsrc.h>
 
 G_BEGIN_DECLS
+
 /**
  * GstExotelSrcPace:
  * @GST_EXOTEL_SRC_PACE_REALTIME: release captured frames following their media
@@ -12,7 +13,7 @@ G_BEGIN_DECLS
  *
  * How a capture file given with #GstExotelSrc:location is replayed.
  */
-    typedef enum
+typedef enum
 {
   GST_EXOTEL_SRC_PACE_REALTIME,
   GST_EXOTEL_SRC_PACE_FAST,
@@ -60,9 +61,9 @@ GType gst_exotel_src_gap_mode_get_type (void);
 
 #define GST_TYPE_EXOTEL_SRC (gst_exotel_src_get_type ())
 G_DECLARE_FINAL_TYPE (GstExotelSrc, gst_exotel_src, GST, EXOTEL_SRC, GstPushSrc)
-    GST_ELEMENT_REGISTER_DECLARE (exotelsrc);
+GST_ELEMENT_REGISTER_DECLARE (exotelsrc);
 
-     gboolean gst_exotel_src_push_frame (GstExotelSrc * self, const char *frame,
+gboolean gst_exotel_src_push_frame (GstExotelSrc * self, const char *frame,
     gssize length);
 
 G_END_DECLS

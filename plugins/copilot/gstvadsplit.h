@@ -3,6 +3,7 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
+
 /**
  * GstVadSplitSilence:
  * @GST_VAD_SPLIT_SILENCE_DROP: silence between utterances is dropped
@@ -10,7 +11,7 @@ G_BEGIN_DECLS
  *
  * What vadsplit does with the audio outside utterances.
  */
-    typedef enum
+typedef enum
 {
   GST_VAD_SPLIT_SILENCE_DROP,
   GST_VAD_SPLIT_SILENCE_GAP,
@@ -39,6 +40,6 @@ GType gst_vad_split_frame_duration_get_type (void);
 
 #define GST_TYPE_VAD_SPLIT (gst_vad_split_get_type ())
 G_DECLARE_FINAL_TYPE (GstVadSplit, gst_vad_split, GST, VAD_SPLIT, GstElement)
-    GST_ELEMENT_REGISTER_DECLARE (vadsplit);
+GST_ELEMENT_REGISTER_DECLARE (vadsplit);
 
 G_END_DECLS

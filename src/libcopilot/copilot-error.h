@@ -3,6 +3,7 @@
 #include <glib.h>
 
 G_BEGIN_DECLS
+
 /**
  * COPILOT_ERROR:
  *
@@ -25,7 +26,7 @@ G_BEGIN_DECLS
  *
  * Since: 0.1
  */
-    typedef enum
+typedef enum
 {
   COPILOT_ERROR_FAILED,
   COPILOT_ERROR_PARSE,
