@@ -382,6 +382,49 @@ test_shared_pool (void)
   results_clear (&r2);
 }
 
+/* Runs one utterance through a sink with @domain_weight; returns the
+ * number of finals. */
+static guint
+decode_once (double domain_weight)
+{
+  Results r;
+  g_autoptr (GBytes) block = NULL;
+  GstElement *sink;
+  GstHarness *h;
+  guint rate, n;
+
+  results_init (&r);
+  block = read_wav ("asr-block.wav", &rate);
+  sink = gst_element_factory_make ("asrsink", NULL);
+  g_object_set (sink, "domain-weight", domain_weight, NULL);
+  h = new_harness (sink, 16000, &r, NULL);
+  gst_harness_play (h);
+  push_audio (h, block, 16000, 0);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_mutex_lock (&r.lock);
+  n = r.finals->len;
+  g_mutex_unlock (&r.lock);
+  gst_harness_teardown (h);
+  results_clear (&r);
+  return n;
+}
+
+/* With room for one decoder, a sink of another configuration evicts the
+ * idle decoder: it is destroyed with everything it loaded (the sanitizer
+ * run checks for leaks, which is how the language-model references that
+ * ngram_model_set_init() takes were found), and both sinks decode. */
+static void
+test_evict (void)
+{
+  g_autoptr (GstElement) any = gst_element_factory_make ("asrsink", NULL);
+
+  g_object_set (any, "max-decoders", 1, NULL);
+  g_assert_cmpuint (decode_once (0.5), ==, 1);
+  g_assert_cmpuint (decode_once (0.0), ==, 1);
+  g_assert_cmpuint (decode_once (0.5), ==, 1);
+  g_object_set (any, "max-decoders", g_get_num_processors (), NULL);
+}
+
 /* Tearing down inside an utterance returns promptly, without a final. */
 static void
 test_stop_mid_utterance (void)
@@ -521,5 +564,6 @@ main (int argc, char **argv)
   g_test_add_func ("/asrsink/shared-pool", test_shared_pool);
   g_test_add_func ("/asrsink/stop-mid-utterance", test_stop_mid_utterance);
   g_test_add_func ("/asrsink/generic-only", test_generic_only);
+  g_test_add_func ("/asrsink/evict", test_evict);
   return g_test_run ();
 }

@@ -354,3 +354,50 @@ copilot_asr_pool_cancel (gpointer user_data)
     waiter_free (found);
   return found != NULL;
 }
+
+/* Worker thread. */
+static void
+prewarm_work (gpointer data, gpointer user_data)
+{
+  g_autoptr (CopilotAsrConfig) config = data;
+  g_autofree char *key = copilot_asr_config_to_key (config);
+  g_autoptr (GError) error = NULL;
+  Pool *p = get_pool ();
+  CopilotAsrEngine *engine;
+  GQueue *idle;
+  gboolean create;
+
+  g_mutex_lock (&p->lock);
+  idle = g_hash_table_lookup (p->idle, key);
+  create = (idle == NULL || g_queue_is_empty (idle))
+      && p->n_decoders < p->max_decoders && g_queue_is_empty (&p->waiters);
+  if (create)
+    p->n_decoders++;
+  g_mutex_unlock (&p->lock);
+  if (!create)
+    return;
+
+  GST_INFO ("creating a decoder ahead of use");
+  engine = copilot_asr_engine_new (config, &error);
+  if (engine == NULL) {
+    /* The first real request fails the same way and reports it. */
+    GST_INFO ("could not create a decoder ahead of use: %s", error->message);
+    slot_freed (p);
+    return;
+  }
+  copilot_asr_pool_release (config, engine);
+}
+
+/**
+ * copilot_asr_pool_prewarm:
+ * @config: a configuration about to be used
+ *
+ * Creates, on a worker thread, one decoder for @config if none is idle and
+ * the pool has room, so that the first utterance of a stream does not wait
+ * seconds for a model to load.  Returns at once.
+ */
+void
+copilot_asr_pool_prewarm (const CopilotAsrConfig * config)
+{
+  copilot_asr_pool_push_work (prewarm_work, copilot_asr_config_copy (config));
+}

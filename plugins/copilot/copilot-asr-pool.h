@@ -41,5 +41,6 @@ void copilot_asr_pool_release_slot (void);
 gboolean copilot_asr_pool_cancel (gpointer user_data);
 
 void copilot_asr_pool_push_work (GFunc func, gpointer data);
+void copilot_asr_pool_prewarm (const CopilotAsrConfig * config);
 
 G_END_DECLS

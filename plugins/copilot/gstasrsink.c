@@ -365,6 +365,9 @@ gst_asr_sink_start (GstBaseSink * sink)
 
   memset (&self->state, 0, sizeof (self->state));
   self->state.position = 0;
+  /* Loading a decoder takes seconds: start now rather than when the first
+   * utterance needs one. */
+  copilot_asr_pool_prewarm (&config);
   stream = copilot_asr_stream_new (&config,
       partial_interval > 0 ? partial_interval : GST_CLOCK_TIME_NONE,
       max_backlog, result_cb, error_cb, self);

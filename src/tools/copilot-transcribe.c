@@ -205,6 +205,7 @@ main (int argc, char **argv)
   g_autofree char *desc = NULL;
   g_autofree char *asr_opts = NULL;
   gboolean partials = FALSE;
+  gboolean realtime = FALSE;
   gboolean generic_only = FALSE;
   double domain_weight = -1.0;
   g_autofree char *decoder_options = NULL;
@@ -218,6 +219,9 @@ main (int argc, char **argv)
         "Speaker of a mono file (default: customer)", "NAME"},
     {"partials", 'p', 0, G_OPTION_ARG_NONE, &partials,
         "Also print transcript.partial events", NULL},
+    {"realtime", 'r', 0, G_OPTION_ARG_NONE, &realtime,
+        "Play the file at its real pace, like a live call (latency_ms is "
+          "then the real delay from end of speech to the final)", NULL},
     {"generic-lm", 0, 0, G_OPTION_ARG_NONE, &generic_only,
         "Use only the generic language model (no domain adaptation)", NULL},
     {"domain-weight", 0, 0, G_OPTION_ARG_DOUBLE, &domain_weight,
@@ -294,11 +298,13 @@ main (int argc, char **argv)
     g_autofree char *customer = leg_description ("d.src_1", "customer",
         prefix, asr_opts);
 
-    desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
-        "deinterleave name=d  %s  %s", quoted, agent, customer);
+    desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! %s"
+        "deinterleave name=d  %s  %s", quoted, realtime ? "clocksync ! " : "",
+        agent, customer);
   } else {
-    g_autofree char *leg = leg_description ("wavparse", speaker ? speaker :
-        "customer", prefix, asr_opts);
+    g_autofree char *leg = leg_description (realtime ?
+        "wavparse ! clocksync" : "wavparse", speaker ? speaker : "customer",
+        prefix, asr_opts);
 
     desc = g_strdup_printf ("filesrc location=\"%s\" ! %s", quoted, leg);
   }
