@@ -130,6 +130,35 @@ test_json_too_long (void)
   g_assert_error (error, COPILOT_ERROR, COPILOT_ERROR_TOO_LARGE);
 }
 
+/* Deep nesting would recurse in the parser: refused before parsing, while
+ * brackets inside strings do not count. */
+static void
+test_json_deep_nesting (void)
+{
+  g_autofree char *deep = g_strnfill (200000, '[');
+  g_autofree char *big = g_strnfill (2 * 1024 * 1024, ' ');
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) error2 = NULL;
+  g_autoptr (GError) error3 = NULL;
+  g_autoptr (CopilotSegment) seg = NULL;
+  g_autoptr (CopilotSegment) seg2 = NULL;
+  g_autoptr (CopilotSegment) ok = NULL;
+
+  seg = copilot_segment_new_from_json_string (deep, -1, &error);
+  g_assert_null (seg);
+  g_assert_error (error, COPILOT_ERROR, COPILOT_ERROR_TOO_LARGE);
+
+  seg2 = copilot_segment_new_from_json_string (big, -1, &error2);
+  g_assert_null (seg2);
+  g_assert_error (error2, COPILOT_ERROR, COPILOT_ERROR_TOO_LARGE);
+
+  ok = copilot_segment_new_from_json_string ("{\"segment_id\":\"a\","
+      "\"text\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{\"}", -1,
+      &error3);
+  g_assert_no_error (error3);
+  g_assert_true (g_str_has_prefix (copilot_segment_get_text (ok), "[[[["));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -140,5 +169,6 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/json/round-trip", test_json_round_trip);
   g_test_add_func ("/segment/json/bad-input", test_json_bad_input);
   g_test_add_func ("/segment/json/too-long", test_json_too_long);
+  g_test_add_func ("/segment/json/deep-nesting", test_json_deep_nesting);
   return g_test_run ();
 }

@@ -59,6 +59,8 @@ GST_DEBUG_CATEGORY_STATIC (vad_split_debug);
 #define DEFAULT_PRE_ROLL (300 * GST_MSECOND)
 #define DEFAULT_MIN_SPEECH (250 * GST_MSECOND)
 #define DEFAULT_MAX_UTTERANCE (15 * GST_SECOND)
+/* Bounded so that time arithmetic on it cannot wrap around. */
+#define MAX_MAX_UTTERANCE (3600 * GST_SECOND)
 #define DEFAULT_REJECT_TONES TRUE
 #define DEFAULT_SILENCE GST_VAD_SPLIT_SILENCE_DROP
 
@@ -1195,8 +1197,8 @@ gst_vad_split_class_init (GstVadSplitClass * klass)
   properties[PROP_MAX_UTTERANCE] = g_param_spec_uint64 ("max-utterance",
       "Maximum utterance",
       "Longest utterance in nanoseconds before a forced cut at the quietest "
-      "recent point (0 = unlimited; shorter than 1 s counts as 1 s)", 0,
-      G_MAXUINT64, DEFAULT_MAX_UTTERANCE,
+      "recent point (0 = unlimited; shorter than 1 s counts as 1 s; at most "
+      "1 hour)", 0, MAX_MAX_UTTERANCE, DEFAULT_MAX_UTTERANCE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   properties[PROP_REJECT_TONES] = g_param_spec_boolean ("reject-tones",
       "Reject tones",

@@ -11,6 +11,10 @@
 #define MAX_ID_LENGTH 256
 #define MAX_SPEAKER_LENGTH 64
 #define MAX_TEXT_LENGTH (64 * 1024)
+/* A segment is one flat object; json-glib's parser recurses per level, so
+ * deeper documents are refused before parsing. */
+#define MAX_DOCUMENT_LENGTH (1024 * 1024)
+#define MAX_NESTING 16
 
 /**
  * CopilotSegment:
@@ -463,6 +467,36 @@ fail:
   return NULL;
 }
 
+/* Whether @json (of @length bytes) nests arrays and objects at most
+ * MAX_NESTING deep, brackets inside strings aside. */
+static gboolean
+nesting_ok (const char *json, gsize length)
+{
+  gboolean in_string = FALSE, escaped = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < length; i++) {
+    char c = json[i];
+
+    if (in_string) {
+      if (escaped)
+        escaped = FALSE;
+      else if (c == '\\')
+        escaped = TRUE;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      if (++depth > MAX_NESTING)
+        return FALSE;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
 /**
  * copilot_segment_new_from_json_string:
  * @json: JSON text
@@ -470,7 +504,9 @@ fail:
  * @error: return location for a #GError
  *
  * Parses JSON text and reads a segment from it, see
- * [ctor@Copilot.Segment.new_from_json].
+ * [ctor@Copilot.Segment.new_from_json]. Documents over 1 MiB or nested
+ * more than 16 levels deep are refused with %COPILOT_ERROR_TOO_LARGE
+ * before parsing.
  *
  * Returns: (transfer full): a new segment, or %NULL with @error set
  *
@@ -486,6 +522,20 @@ copilot_segment_new_from_json_string (const char *json, gssize length,
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (length < 0)
+    length = strlen (json);
+  if ((gsize) length > MAX_DOCUMENT_LENGTH) {
+    g_set_error (error, COPILOT_ERROR, COPILOT_ERROR_TOO_LARGE,
+        "Invalid transcript segment: document larger than %d bytes",
+        MAX_DOCUMENT_LENGTH);
+    return NULL;
+  }
+  if (!nesting_ok (json, length)) {
+    g_set_error (error, COPILOT_ERROR, COPILOT_ERROR_TOO_LARGE,
+        "Invalid transcript segment: nested deeper than %d levels",
+        MAX_NESTING);
+    return NULL;
+  }
   if (!json_parser_load_from_data (parser, json, length, &local_error)) {
     g_set_error (error, COPILOT_ERROR, COPILOT_ERROR_PARSE,
         "Invalid transcript segment: %s", local_error->message);

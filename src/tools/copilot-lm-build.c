@@ -356,6 +356,17 @@ estimate (Builder * b, Model * m)
   }
 }
 
+/* log10 for the ARPA file: -99 (the format's "log of zero") for a zero
+ * weight, e.g. the backoff weight of a history followed by every word of
+ * the vocabulary, which never backs off. */
+static double
+arpa_log10 (double x)
+{
+  if (!(x > 0.0) || isnan (x))
+    return -99.0;
+  return MAX (log10 (x), -99.0);
+}
+
 static void
 write_section (GString * out, Model * m, guint n)
 {
@@ -366,16 +377,16 @@ write_section (GString * out, Model * m, guint n)
     History *h = g_hash_table_lookup (m->hist[0], BOS);
 
     g_string_append_printf (out, "-99.0000 %s\t%.4f\n", BOS,
-        h ? log10 (h->bow) : 0.0);
+        h ? arpa_log10 (h->bow) : 0.0);
   }
   for (guint i = 0; i < keys->len; i++) {
     const char *key = g_ptr_array_index (keys, i);
     History *h = n < 2 ? g_hash_table_lookup (m->hist[n], key) : NULL;
 
-    g_string_append_printf (out, "%.4f %s", log10 (lookup (m->prob[n], key)),
-        key);
+    g_string_append_printf (out, "%.4f %s",
+        arpa_log10 (lookup (m->prob[n], key)), key);
     if (h)
-      g_string_append_printf (out, "\t%.4f", log10 (h->bow));
+      g_string_append_printf (out, "\t%.4f", arpa_log10 (h->bow));
     g_string_append_c (out, '\n');
   }
   g_string_append_c (out, '\n');

@@ -140,15 +140,15 @@ wav_channels (const char *path, GError ** error)
   g_autoptr (GstCaps) caps = NULL;
   g_autoptr (GstBus) bus = NULL;
   g_autoptr (GstMessage) msg = NULL;
-  g_autofree char *desc = NULL;
-  g_autofree char *quoted = g_strescape (path, NULL);
+  g_autoptr (GstElement) src = NULL;
   int channels = 0;
 
-  desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
-      "fakesink name=sink", quoted);
-  pipe = gst_parse_launch (desc, error);
+  pipe = gst_parse_launch ("filesrc name=src ! wavparse ! fakesink name=sink",
+      error);
   if (pipe == NULL)
     return 0;
+  src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  g_object_set (src, "location", path, NULL);
   sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
   gst_element_set_state (pipe, GST_STATE_PAUSED);
   bus = gst_element_get_bus (pipe);
@@ -180,15 +180,29 @@ wav_channels (const char *path, GError ** error)
   return channels;
 }
 
+/* User-supplied strings (file name, speaker, call id, options) are set as
+ * properties after parsing, never spliced into the launch description. */
 static char *
-leg_description (const char *src, const char *speaker, const char *prefix,
-    const char *asr_opts)
+leg_description (const char *src, guint leg)
 {
   return g_strdup_printf ("%s ! queue max-size-time=0 max-size-buffers=0 "
       "max-size-bytes=0 ! audioconvert ! audioresample ! "
-      "audio/x-raw,format=S16LE,channels=1 ! vadsplit ! "
-      "asrsink name=asr_%s speaker=%s segment-prefix=\"%s\" %s", src, speaker,
-      speaker, prefix, asr_opts);
+      "audio/x-raw,format=S16LE,channels=1 ! vadsplit ! asrsink name=asr%u",
+      src, leg);
+}
+
+static void
+configure_leg (GstElement * pipeline, guint leg, const char *speaker,
+    const char *prefix, double domain_weight, const char *decoder_options)
+{
+  g_autofree char *name = g_strdup_printf ("asr%u", leg);
+  g_autoptr (GstElement) asr = gst_bin_get_by_name (GST_BIN (pipeline), name);
+
+  g_object_set (asr, "speaker", speaker, "segment-prefix", prefix, NULL);
+  if (domain_weight >= 0.0)
+    g_object_set (asr, "domain-weight", domain_weight, NULL);
+  if (decoder_options != NULL)
+    g_object_set (asr, "decoder-options", decoder_options, NULL);
 }
 
 int
@@ -201,9 +215,7 @@ main (int argc, char **argv)
   g_autofree char *call_id = NULL;
   g_autofree char *speaker = NULL;
   g_autofree char *prefix = NULL;
-  g_autofree char *quoted = NULL;
   g_autofree char *desc = NULL;
-  g_autofree char *asr_opts = NULL;
   gboolean partials = FALSE;
   gboolean realtime = FALSE;
   gboolean generic_only = FALSE;
@@ -270,43 +282,19 @@ main (int argc, char **argv)
     call_id = g_strdup (base);
   }
   prefix = g_strdup_printf ("%s-", call_id);
-  {
-    g_autofree char *p = g_strescape (prefix, NULL);
-
-    g_free (prefix);
-    prefix = g_steal_pointer (&p);
-  }
   if (generic_only)
-    asr_opts = g_strdup ("domain-weight=0");
-  else if (domain_weight >= 0.0)
-    asr_opts = g_strdup_printf ("domain-weight=%g", domain_weight);
-  else
-    asr_opts = g_strdup ("");
-  if (decoder_options != NULL) {
-    g_autofree char *quoted_opts = g_strescape (decoder_options, NULL);
-    g_autofree char *with = g_strdup_printf ("%s decoder-options=\"%s\"",
-        asr_opts, quoted_opts);
+    domain_weight = 0.0;
 
-    g_free (asr_opts);
-    asr_opts = g_steal_pointer (&with);
-  }
-
-  quoted = g_strescape (argv[1], NULL);
   if (channels == 2) {
-    g_autofree char *agent = leg_description ("d.src_0", "agent", prefix,
-        asr_opts);
-    g_autofree char *customer = leg_description ("d.src_1", "customer",
-        prefix, asr_opts);
+    g_autofree char *agent = leg_description ("d.src_0", 0);
+    g_autofree char *customer = leg_description ("d.src_1", 1);
 
-    desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! %s"
-        "deinterleave name=d  %s  %s", quoted, realtime ? "clocksync ! " : "",
+    desc = g_strdup_printf ("filesrc name=src ! wavparse ! %s"
+        "deinterleave name=d  %s  %s", realtime ? "clocksync ! " : "",
         agent, customer);
   } else {
-    g_autofree char *leg = leg_description (realtime ?
-        "wavparse ! clocksync" : "wavparse", speaker ? speaker : "customer",
-        prefix, asr_opts);
-
-    desc = g_strdup_printf ("filesrc location=\"%s\" ! %s", quoted, leg);
+    desc = leg_description (realtime ? "filesrc name=src ! wavparse ! "
+        "clocksync" : "filesrc name=src ! wavparse", 0);
   }
 
   pipeline = gst_parse_launch (desc, &error);
@@ -314,6 +302,21 @@ main (int argc, char **argv)
     g_printerr ("copilot-transcribe: cannot build the pipeline: %s\n",
         error->message);
     return 1;
+  }
+  {
+    g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipeline),
+        "src");
+
+    g_object_set (src, "location", argv[1], NULL);
+  }
+  if (channels == 2) {
+    configure_leg (pipeline, 0, "agent", prefix, domain_weight,
+        decoder_options);
+    configure_leg (pipeline, 1, "customer", prefix, domain_weight,
+        decoder_options);
+  } else {
+    configure_leg (pipeline, 0, speaker ? speaker : "customer", prefix,
+        domain_weight, decoder_options);
   }
 
   app.loop = g_main_loop_new (NULL, FALSE);
