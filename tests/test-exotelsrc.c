@@ -1209,7 +1209,9 @@ test_location_realtime_null (void)
   GstBuffer *buf;
 
   g_assert_true (g_file_set_contents (path, text, -1, NULL));
-  g_object_set (h->element, "location", path, NULL);
+  /* An hour is a hole to fill here, not a jump. */
+  g_object_set (h->element, "location", path, "max-gap", 2 * 3600 * GST_SECOND,
+      NULL);
   gst_harness_use_systemclock (h);
   gst_harness_play (h);
   buf = gst_harness_pull (h);
@@ -1241,6 +1243,436 @@ test_location_missing (void)
   /* push-frame has nothing to do while replaying a file. */
   g_assert_false (gst_exotel_src_push_frame (GST_EXOTEL_SRC (src),
           "{\"event\":\"connected\"}", -1));
+}
+
+/* ---- Timestamp jumps ---- */
+
+/* Asserts that @buf holds chunk @seed of @n samples at @pts_ms. */
+static void
+assert_buffer (GstBuffer * buf, GstClockTime pts_ms, guint seed, guint n,
+    gboolean discont)
+{
+  GstMapInfo map;
+
+  g_assert_nonnull (buf);
+  g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, pts_ms * GST_MSECOND);
+  g_assert_cmpint (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT), ==,
+      discont);
+  g_assert_false (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP));
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  g_assert_cmpuint (map.size, ==, n * 2);
+  for (guint i = 0; i < n; i++) {
+    gint16 v;
+
+    memcpy (&v, map.data + 2 * i, 2);
+    g_assert_cmpint (GINT16_FROM_LE (v), ==, sample_value (seed, i));
+  }
+  gst_buffer_unmap (buf, &map);
+}
+
+/* A jump of a day is not a day of silence: the audio after it follows the
+ * audio before it on a DISCONT buffer, and later frames, reordered or
+ * timestamped from before the jump, are placed relative to the jump. */
+static void
+test_jump (void)
+{
+  GstHarness *h = new_harness (NULL);
+  /* Almost a day: the largest timestamp allowed is a day. */
+  const gint64 day = COPILOT_EXOTEL_MAX_TIMESTAMP_MS - 1000;
+  GstBuffer *buf;
+  Output out;
+
+  gst_harness_play (h);
+  push_take (h, start_json ("base64", "\"8000\""));
+  push_take (h, media_json (1, 0, 1, 160));
+  push_take (h, media_json (2, day, 2, 160));
+  push_take (h, media_json (4, day + 40, 4, 160));
+  push_take (h, media_json (3, day + 20, 3, 160));
+  push_take (h, media_json (9, 20, 9, 160));
+  g_assert_true (push (h, stop_json));
+
+  /* Checked one by one: without a bound the second buffer is silence and a
+   * day of it follows. */
+  buf = gst_harness_pull (h);
+  assert_buffer (buf, 0, 1, 160, TRUE);
+  gst_buffer_unref (buf);
+  buf = gst_harness_pull (h);
+  assert_buffer (buf, 20, 2, 160, TRUE);
+  gst_buffer_unref (buf);
+
+  collect (h, 2, FALSE, &out);
+  g_assert_cmpuint (out.samples->len, ==, 2 * 160);
+  assert_chunk (&out, 0, 3, 160);
+  assert_chunk (&out, 160, 4, 160);
+  g_assert_cmpuint (GST_BUFFER_PTS (g_ptr_array_index (out.buffers, 0)), ==,
+      40 * GST_MSECOND);
+  g_assert_cmpuint (out.end, ==, 80 * GST_MSECOND);
+  g_assert_cmpuint (get_stat (h, "discontinuities"), ==, 1);
+  g_assert_cmpuint (get_stat (h, "discontinuity-duration"), ==,
+      (day - 20) * GST_MSECOND);
+  g_assert_cmpuint (get_stat (h, "gaps"), ==, 0);
+  g_assert_cmpuint (get_stat (h, "frames-late"), ==, 1);
+  g_assert_cmpuint (get_stat (h, "frames-pushed"), ==, 4);
+  output_clear (&out);
+  gst_harness_teardown (h);
+}
+
+/* Holes up to max-gap are filled as before; longer ones are jumps. */
+static void
+run_hole (GstClockTime max_gap, const char *gap_mode, gboolean filled)
+{
+  GstHarness *h = new_harness (NULL);
+  guint gap_events = 0;
+  GstEvent *event;
+  Output out;
+
+  g_object_set (h->element, "max-gap", max_gap, NULL);
+  gst_util_set_object_arg (G_OBJECT (h->element), "gap-mode", gap_mode);
+  gst_harness_play (h);
+  push_take (h, start_json ("base64", "\"8000\""));
+  push_take (h, media_json (1, 0, 1, 160));
+  push_take (h, media_json (2, 3000, 2, 160));
+  g_assert_true (push (h, stop_json));
+
+  collect (h, 2, g_str_equal (gap_mode, "gap"), &out);
+  assert_chunk (&out, 0, 1, 160);
+  while ((event = gst_harness_try_pull_event (h)) != NULL) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_GAP)
+      gap_events++;
+    gst_event_unref (event);
+  }
+  if (filled) {
+    GstBuffer *last = g_ptr_array_index (out.buffers, out.buffers->len - 1);
+
+    g_assert_cmpuint (GST_BUFFER_PTS (last), ==, 3000 * GST_MSECOND);
+    g_assert_true (GST_BUFFER_FLAG_IS_SET (last, GST_BUFFER_FLAG_DISCONT) ==
+        g_str_equal (gap_mode, "gap"));
+    g_assert_cmpuint (out.end, ==, 3020 * GST_MSECOND);
+    g_assert_cmpuint (get_stat (h, "gaps"), ==, 1);
+    g_assert_cmpuint (get_stat (h, "gap-duration"), ==, 2980 * GST_MSECOND);
+    g_assert_cmpuint (get_stat (h, "discontinuities"), ==, 0);
+    if (g_str_equal (gap_mode, "gap")) {
+      g_assert_cmpuint (out.samples->len, ==, 320);
+      g_assert_cmpuint (gap_events, ==, 1);
+    } else {
+      g_assert_cmpuint (out.samples->len, ==, 3020 * 8);
+      assert_silence (&out, 160, 2980 * 8);
+    }
+  } else {
+    GstBuffer *second = g_ptr_array_index (out.buffers, 1);
+
+    g_assert_cmpuint (out.buffers->len, ==, 2);
+    g_assert_cmpuint (GST_BUFFER_PTS (second), ==, 20 * GST_MSECOND);
+    g_assert_true (GST_BUFFER_FLAG_IS_SET (second, GST_BUFFER_FLAG_DISCONT));
+    assert_chunk (&out, 160, 2, 160);
+    g_assert_cmpuint (get_stat (h, "gaps"), ==, 0);
+    g_assert_cmpuint (get_stat (h, "discontinuities"), ==, 1);
+    g_assert_cmpuint (get_stat (h, "discontinuity-duration"), ==,
+        2980 * GST_MSECOND);
+    g_assert_cmpuint (gap_events, ==, 0);
+  }
+  output_clear (&out);
+  gst_harness_teardown (h);
+}
+
+static void
+test_max_gap (void)
+{
+  GstElement *src = gst_element_factory_make ("exotelsrc", NULL);
+  guint64 v;
+
+  g_object_get (src, "max-gap", &v, NULL);
+  g_assert_cmpuint (v, ==, 5 * GST_SECOND);
+  gst_object_unref (src);
+
+  run_hole (5 * GST_SECOND, "silence", TRUE);
+  run_hole (5 * GST_SECOND, "gap", TRUE);
+  run_hole (GST_SECOND, "silence", FALSE);
+  run_hole (GST_SECOND, "gap", FALSE);
+}
+
+/* Both tracks share the timeline, so one jump moves both. */
+static void
+test_jump_both_tracks (void)
+{
+  GstHarness *h = new_harness (NULL);
+  /* Almost a day: the largest timestamp allowed is a day. */
+  const gint64 day = COPILOT_EXOTEL_MAX_TIMESTAMP_MS - 1000;
+  GstBuffer *buf;
+
+  gst_util_set_object_arg (G_OBJECT (h->element), "track", "both");
+  gst_harness_play (h);
+  push_take (h, start_json ("base64", "\"8000\""));
+  push_take (h, media_json_full (1, 0, "inbound", 1, 160, FALSE));
+  push_take (h, media_json_full (1, 0, "outbound", 11, 160, FALSE));
+  push_take (h, media_json_full (2, day, "inbound", 2, 160, FALSE));
+  push_take (h, media_json_full (2, day, "outbound", 12, 160, FALSE));
+  g_assert_true (push (h, stop_json));
+
+  /* One buffer per pair of frames; the second follows the jump. */
+  for (guint c = 1; c <= 2; c++) {
+    GstMapInfo map;
+
+    g_assert_true (gst_harness_pull_until_eos (h, &buf));
+    g_assert_nonnull (buf);
+    g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, (c - 1) * 20 * GST_MSECOND);
+    g_assert_true (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    g_assert_cmpuint (map.size, ==, 160 * 4);
+    for (guint i = 0; i < 160; i++) {
+      gint16 in, outb;
+
+      memcpy (&in, map.data + 4 * i, 2);
+      memcpy (&outb, map.data + 4 * i + 2, 2);
+      g_assert_cmpint (in, ==, sample_value (c, i));
+      g_assert_cmpint (outb, ==, sample_value (c + 10, i));
+    }
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+  }
+  g_assert_true (gst_harness_pull_until_eos (h, &buf));
+  g_assert_null (buf);
+  g_assert_cmpuint (get_stat (h, "discontinuities"), ==, 1);
+  g_assert_cmpuint (get_stat (h, "gaps"), ==, 0);
+  gst_harness_teardown (h);
+}
+
+/* The reviewer's case: a small capture with a day-long jump replayed fast
+ * gives its two buffers, not a day of silence. */
+static void
+test_jump_location_fast (void)
+{
+  GstHarness *h = new_harness (NULL);
+  g_autofree char *path = tmp_path ("huge.ndjson");
+  g_autofree char *start = start_json ("base64", "\"8000\"");
+  g_autofree char *m1 = media_json (1, 0, 1, 160);
+  g_autofree char *m2 = media_json (2, COPILOT_EXOTEL_MAX_TIMESTAMP_MS, 2,
+      160);
+  g_autofree char *text = g_strdup_printf ("%s\n%s\n%s\n%s\n", start, m1, m2,
+      stop_json);
+  GstBuffer *buf;
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_object_set (h->element, "location", path, "pace",
+      GST_EXOTEL_SRC_PACE_FAST, NULL);
+  gst_harness_play (h);
+  for (guint c = 1; c <= 2; c++) {
+    g_assert_true (gst_harness_pull_until_eos (h, &buf));
+    assert_buffer (buf, 20 * (c - 1), c, 160, TRUE);
+    gst_buffer_unref (buf);
+  }
+  g_assert_true (gst_harness_pull_until_eos (h, &buf));
+  g_assert_null (buf);
+  g_assert_cmpuint (get_stat (h, "discontinuities"), ==, 1);
+  gst_harness_teardown (h);
+  remove_tmp (path);
+}
+
+/* Realtime replay does not wait for the jumped time. */
+static void
+test_jump_location_realtime (void)
+{
+  GstHarness *h = new_harness (NULL);
+  g_autofree char *path = tmp_path ("jump.ndjson");
+  /* Almost a day: the largest timestamp allowed is a day. */
+  const gint64 day = COPILOT_EXOTEL_MAX_TIMESTAMP_MS - 1000;
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autofree char *start = start_json ("base64", "\"8000\"");
+  GstTestClock *clock;
+  GstBuffer *buf;
+
+  g_string_append_printf (text, "%s\n", start);
+  for (guint c = 1; c <= 3; c++) {
+    g_autofree char *m = media_json (c, c == 1 ? 0 : day + 20 * (c - 2), c,
+        160);
+
+    g_string_append_printf (text, "%s\n", m);
+  }
+  g_assert_true (g_file_set_contents (path, text->str, text->len, NULL));
+  g_object_set (h->element, "location", path, NULL);
+  gst_harness_use_testclock (h);
+  clock = gst_harness_get_testclock (h);
+  gst_harness_play (h);
+
+  buf = gst_harness_pull (h);
+  assert_buffer (buf, 0, 1, 160, TRUE);
+  gst_buffer_unref (buf);
+  for (guint c = 2; c <= 3; c++) {
+    g_assert_true (gst_harness_crank_single_clock_wait (h));
+    g_assert_cmpuint (gst_clock_get_time (GST_CLOCK (clock)), ==,
+        c * 20 * GST_MSECOND);
+    buf = gst_harness_pull (h);
+    assert_buffer (buf, (c - 1) * 20, c, 160, c == 2);
+    gst_buffer_unref (buf);
+  }
+  g_assert_true (gst_harness_pull_until_eos (h, &buf));
+  g_assert_null (buf);
+  gst_object_unref (clock);
+  gst_harness_teardown (h);
+  remove_tmp (path);
+}
+
+/* Untimestamped frames followed by a small timestamp put the base below
+ * zero; it is still computed once, so later holes are kept. */
+static void
+test_negative_base (void)
+{
+  GstHarness *h = new_harness (NULL);
+  Output out;
+
+  gst_harness_play (h);
+  push_take (h, start_json ("base64", "\"8000\""));
+  push_take (h, media_json (1, -1, 1, 160));
+  push_take (h, media_json (2, -1, 2, 160));
+  push_take (h, media_json (3, 10, 3, 160));
+  push_take (h, media_json (4, 100, 4, 160));
+  g_assert_true (push (h, stop_json));
+
+  collect (h, 2, FALSE, &out);
+  /* Chunk 4 starts 90 ms after chunk 3: 70 ms of silence between. */
+  g_assert_cmpuint (out.samples->len, ==, 4 * 160 + 560);
+  for (guint c = 1; c <= 3; c++)
+    assert_chunk (&out, (c - 1) * 160, c, 160);
+  assert_silence (&out, 480, 560);
+  assert_chunk (&out, 1040, 4, 160);
+  g_assert_cmpuint (get_stat (h, "gap-duration"), ==, 70 * GST_MSECOND);
+  output_clear (&out);
+  gst_harness_teardown (h);
+}
+
+/* ... and realtime replay keeps pacing frames after such a base. */
+static void
+test_negative_base_realtime (void)
+{
+  GstHarness *h = new_harness (NULL);
+  g_autofree char *path = tmp_path ("untimed.ndjson");
+  const gint64 ts[] = { -1, -1, 10, 30 };
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autofree char *start = start_json ("base64", "\"8000\"");
+  GstTestClock *clock;
+  GstBuffer *buf;
+
+  g_string_append_printf (text, "%s\n", start);
+  for (guint c = 1; c <= 4; c++) {
+    g_autofree char *m = media_json (c, ts[c - 1], c, 160);
+
+    g_string_append_printf (text, "%s\n", m);
+  }
+  g_assert_true (g_file_set_contents (path, text->str, text->len, NULL));
+  g_object_set (h->element, "location", path, NULL);
+  gst_harness_use_testclock (h);
+  clock = gst_harness_get_testclock (h);
+  gst_harness_play (h);
+
+  /* Nothing to pace the first three by. */
+  for (guint c = 1; c <= 3; c++) {
+    buf = gst_harness_pull (h);
+    g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, (c - 1) * 20 * GST_MSECOND);
+    gst_buffer_unref (buf);
+  }
+  /* Chunk 4 lies at 60 ms: it waits for 80 ms. */
+  g_assert_true (gst_test_clock_timed_wait_for_multiple_pending_ids (clock, 1,
+          10000, NULL));
+  g_assert_true (gst_harness_crank_single_clock_wait (h));
+  g_assert_cmpuint (gst_clock_get_time (GST_CLOCK (clock)), ==,
+      80 * GST_MSECOND);
+  buf = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, 60 * GST_MSECOND);
+  gst_buffer_unref (buf);
+  g_assert_true (gst_harness_pull_until_eos (h, &buf));
+  g_assert_null (buf);
+  gst_object_unref (clock);
+  gst_harness_teardown (h);
+  remove_tmp (path);
+}
+
+/* ---- Bounded reorder buffer ---- */
+
+/* Frames repeating the start of a held frame under new chunk numbers are
+ * duplicates, not more frames to hold. */
+static void
+test_reorder_same_position (void)
+{
+  GstHarness *h = new_harness (NULL);
+  Output out;
+
+  g_object_set (h->element, "max-queue", 2000, NULL);
+  push_take (h, start_json ("base64", "\"8000\""));
+  push_take (h, media_json (1, 0, 1, 160));
+  push_take (h, media_json (3, 40, 3, 160));
+  for (guint i = 0; i < 1000; i++)
+    push_take (h, media_json (100 + i, 40, 5, 160));
+  push_take (h, media_json (2, 20, 2, 160));
+  g_assert_true (push (h, stop_json));
+  gst_harness_play (h);
+
+  collect (h, 2, FALSE, &out);
+  g_assert_cmpuint (out.samples->len, ==, 3 * 160);
+  for (guint c = 1; c <= 3; c++)
+    assert_chunk (&out, (c - 1) * 160, c, 160);
+  g_assert_cmpuint (get_stat (h, "frames-duplicate"), ==, 1000);
+  g_assert_cmpuint (get_stat (h, "frames-late"), ==, 0);
+  g_assert_cmpuint (get_stat (h, "gaps"), ==, 0);
+  output_clear (&out);
+  gst_harness_teardown (h);
+}
+
+/* With a long reorder window, many small frames behind a hole are held up to
+ * a bound; past it the hole is given up, so the frame that would fill it
+ * comes too late. */
+static void
+test_reorder_bounded (void)
+{
+  GstHarness *h = new_harness (NULL);
+  const guint n = 600;
+  Output out;
+
+  g_object_set (h->element, "max-queue", 2000, "reorder-window",
+      10 * GST_SECOND, NULL);
+  push_take (h, start_json ("base64", "\"8000\""));
+  push_take (h, media_json (1, 0, 1, 160));
+  /* 1 ms frames from 40 ms on; 20 ms to 40 ms is missing. */
+  for (guint i = 0; i < n; i++)
+    push_take (h, media_json (10 + i, 40 + i, 10 + i, 8));
+  push_take (h, media_json (2, 20, 2, 160));
+  g_assert_true (push (h, stop_json));
+  gst_harness_play (h);
+
+  collect (h, 2, FALSE, &out);
+  g_assert_cmpuint (out.samples->len, ==, 2 * 160 + n * 8);
+  assert_chunk (&out, 0, 1, 160);
+  assert_silence (&out, 160, 160);
+  for (guint i = 0; i < n; i++)
+    assert_chunk (&out, 320 + i * 8, 10 + i, 8);
+  g_assert_cmpuint (get_stat (h, "reorder-overflows"), ==, 1);
+  g_assert_cmpuint (get_stat (h, "frames-late"), ==, 1);
+  g_assert_cmpuint (get_stat (h, "gaps"), ==, 1);
+  output_clear (&out);
+  gst_harness_teardown (h);
+}
+
+/* Overlapping second-long frames at distinct positions are bounded by the
+ * audio they hold: reorder-window plus one second. */
+static void
+test_reorder_bounded_audio (void)
+{
+  GstHarness *h = new_harness (NULL);
+  GstBuffer *buf = NULL;
+
+  g_object_set (h->element, "max-queue", 2000, "reorder-window",
+      10 * GST_SECOND, NULL);
+  push_take (h, start_json ("base64", "\"8000\""));
+  push_take (h, media_json (1, 0, 1, 160));
+  for (guint i = 0; i < 20; i++)
+    push_take (h, media_json (10 + i, 40 + 6 * i, 10 + i, 8000));
+  g_assert_true (push (h, stop_json));
+  gst_harness_play (h);
+
+  while (gst_harness_pull_until_eos (h, &buf) && buf != NULL)
+    gst_buffer_unref (buf);
+  g_assert_null (buf);
+  g_assert_cmpuint (get_stat (h, "reorder-overflows"), ==, 1);
+  gst_harness_teardown (h);
 }
 
 /* ---- Track selection ---- */
@@ -1311,5 +1743,19 @@ main (int argc, char **argv)
   g_test_add_func ("/exotelsrc/location/realtime-null",
       test_location_realtime_null);
   g_test_add_func ("/exotelsrc/location/missing", test_location_missing);
+  g_test_add_func ("/exotelsrc/jump", test_jump);
+  g_test_add_func ("/exotelsrc/jump/max-gap", test_max_gap);
+  g_test_add_func ("/exotelsrc/jump/both-tracks", test_jump_both_tracks);
+  g_test_add_func ("/exotelsrc/jump/location-fast", test_jump_location_fast);
+  g_test_add_func ("/exotelsrc/jump/location-realtime",
+      test_jump_location_realtime);
+  g_test_add_func ("/exotelsrc/timestamps/negative-base", test_negative_base);
+  g_test_add_func ("/exotelsrc/timestamps/negative-base-realtime",
+      test_negative_base_realtime);
+  g_test_add_func ("/exotelsrc/reorder/same-position",
+      test_reorder_same_position);
+  g_test_add_func ("/exotelsrc/reorder/bounded", test_reorder_bounded);
+  g_test_add_func ("/exotelsrc/reorder/bounded-audio",
+      test_reorder_bounded_audio);
   return g_test_run ();
 }

@@ -46,12 +46,22 @@
  * handled (minus its duration); durations come from the payload size. Frames
  * without a timestamp follow the previous one. Timestamps within 5 ms of the
  * expected position are treated as contiguous. Missing audio becomes silence
- * or a GAP event (#GstExotelSrc:gap-mode). Out-of-order frames are held until
- * the audio received after the hole exceeds #GstExotelSrc:reorder-window;
- * a frame arriving after its place was given up is dropped as late, and a
- * repeated (chunk, timestamp) pair is dropped as a duplicate. A `stop` frame
- * drains everything held and ends the stream with EOS. Held frames are only
- * released by later frames or by stop; the element does not time them out.
+ * or a GAP event (#GstExotelSrc:gap-mode), for holes of up to
+ * #GstExotelSrc:max-gap. A timestamp further ahead of the newest audio
+ * received is a discontinuity, not a hole: nothing is output for the skipped
+ * time, the frame's audio follows the audio before it (PTS stays
+ * continuous) on a buffer flagged %GST_BUFFER_FLAG_DISCONT, later timestamps
+ * are placed relative to the jump, and the jump is counted (`discontinuities`,
+ * `discontinuity-duration`) and logged; realtime replay does not wait for the
+ * skipped time either. Out-of-order frames are held until the audio received
+ * after the hole exceeds #GstExotelSrc:reorder-window; a frame arriving after
+ * its place was given up (including any timestamped before a jump) is dropped
+ * as late, and a repeated (chunk, timestamp) pair, or a frame starting where
+ * a held frame starts, is dropped as a duplicate. A track holds at most 512
+ * frames and reorder-window plus one second of audio: beyond that its holes
+ * are given up early (`reorder-overflows`). A `stop` frame drains everything
+ * held and ends the stream with EOS. Held frames are only released by later
+ * frames or by stop; the element does not time them out.
  *
  * ## Bad input
  *
@@ -111,6 +121,9 @@ GST_DEBUG_CATEGORY_STATIC (exotel_src_debug);
 #define MIN_MAX_FRAME_SIZE 64
 #define MAX_MAX_FRAME_SIZE (64 * 1024 * 1024)
 #define DEFAULT_SAMPLE_RATE 0
+#define DEFAULT_MAX_GAP (5 * GST_SECOND)
+/* No media timestamp can jump further than this. */
+#define MAX_MAX_GAP (COPILOT_EXOTEL_MAX_TIMESTAMP_MS * GST_MSECOND)
 
 /* Queue slots beyond max-queue that only start and stop frames may use. */
 #define CONTROL_RESERVE 2
@@ -123,6 +136,11 @@ GST_DEBUG_CATEGORY_STATIC (exotel_src_debug);
 #define FRAME_LATENCY (100 * GST_MSECOND)
 /* (chunk, timestamp) pairs remembered per track to spot duplicates. */
 #define N_RECENT 64
+/* Most frames a track holds for reordering. Beyond this, or beyond
+ * reorder-window plus one second of held audio (more than in-order input can
+ * ever need), the holes are given up so that memory and the cost of
+ * out-of-order inserts stay bounded. */
+#define MAX_PENDING 512
 #define READ_BUFFER_SIZE 65536
 
 G_DEFINE_ENUM_TYPE (GstExotelSrcPace, gst_exotel_src_pace,
@@ -162,6 +180,9 @@ typedef enum
   STAT_OTHER_TRACK,
   STAT_GAPS,
   STAT_GAP_DURATION,
+  STAT_DISCONTINUITIES,
+  STAT_DISCONTINUITY_DURATION,
+  STAT_REORDER_OVERFLOWS,
   N_STATS,
 } Stat;
 
@@ -186,6 +207,9 @@ static const char *const stat_names[N_STATS] = {
   "frames-other-track",
   "gaps",
   "gap-duration",
+  "discontinuities",
+  "discontinuity-duration",
+  "reorder-overflows",
 };
 
 typedef struct
@@ -198,6 +222,7 @@ typedef struct
   guint max_queue;
   guint max_frame_size;
   guint sample_rate;
+  GstClockTime max_gap;
 } Settings;
 
 /* A media frame waiting in a track's reorder buffer. Positions and lengths
@@ -207,6 +232,7 @@ typedef struct
   gint64 pos;
   gint64 len;
   GBytes *data;
+  gboolean discont;             /* first audio after a timestamp jump */
 } Chunk;
 
 /* Released audio waiting to be output; data == NULL is silence. */
@@ -226,6 +252,7 @@ typedef struct
 typedef struct
 {
   GQueue pending;               /* Chunk, sorted by pos */
+  gint64 pending_samples;       /* sum of the lengths in pending */
   GQueue segments;              /* Segment, starting at out_pos */
   gint64 end;                   /* samples released into segments */
   gint64 newest_end;            /* end of the latest audio received */
@@ -260,12 +287,15 @@ typedef struct
   char *account_sid;
   CopilotExotelTrack locked_track;
 
-  gboolean have_base;
-  gint64 base_ms;               /* -1 until a frame carries a timestamp */
+  gboolean have_base;           /* pts_base is set */
+  gboolean have_base_ms;        /* base_ms is set */
+  gint64 base_ms;               /* media timestamp of sample 0; may be < 0 */
   GstClockTime pts_base;
   Track tracks[2];
   gint64 out_pos;
   gboolean discont;
+  GArray *disconts;             /* gint64 sample positions, ascending, where
+                                 * output buffers must be DISCONT */
 } State;
 
 struct _GstExotelSrc
@@ -297,6 +327,7 @@ enum
   PROP_MAX_QUEUE,
   PROP_MAX_FRAME_SIZE,
   PROP_SAMPLE_RATE,
+  PROP_MAX_GAP,
   PROP_STATS,
   N_PROPS,
 };
@@ -364,12 +395,12 @@ state_clear (GstExotelSrc * self)
   g_clear_pointer (&st->stream_sid, g_free);
   g_clear_pointer (&st->call_sid, g_free);
   g_clear_pointer (&st->account_sid, g_free);
+  g_clear_pointer (&st->disconts, g_array_unref);
   for (guint i = 0; i < G_N_ELEMENTS (st->tracks); i++)
     track_clear (&st->tracks[i]);
   memset (st, 0, sizeof (*st));
   for (guint i = 0; i < G_N_ELEMENTS (st->tracks); i++)
     track_clear (&st->tracks[i]);
-  st->base_ms = -1;
 }
 
 /* Any thread. */
@@ -568,6 +599,61 @@ current_pts (GstExotelSrc * self)
   return st->pts_base + samples_to_time (self, end);
 }
 
+/* End of the newest audio received on any track, in samples. */
+static gint64
+timeline_frontier (GstExotelSrc * self)
+{
+  State *st = &self->state;
+  gint64 frontier = st->tracks[0].newest_end;
+
+  if (st->channels == 2)
+    frontier = MAX (frontier, st->tracks[1].newest_end);
+  return frontier;
+}
+
+/* Position in samples of media timestamp @ts_ms; needs base_ms. A forward
+ * jump of more than max-gap past the newest audio received is a
+ * discontinuity rather than a hole: the audio is placed right after that
+ * audio, and *@jump is set. With @rebase, base_ms moves so that later
+ * timestamps are placed relative to the jump too, and the jump is counted. */
+static gint64
+timestamp_to_position (GstExotelSrc * self, gint64 ts_ms, gboolean rebase,
+    gboolean * jump)
+{
+  State *st = &self->state;
+  gint64 pos = (ts_ms - st->base_ms) * (gint64) st->rate / 1000;
+  gint64 frontier = timeline_frontier (self);
+  GstClockTime max_gap, skipped;
+  gint64 frontier_ms;
+
+  *jump = FALSE;
+  GST_OBJECT_LOCK (self);
+  max_gap = self->settings.max_gap;
+  GST_OBJECT_UNLOCK (self);
+  if (pos <= frontier || pos - frontier <= time_to_samples (self, max_gap))
+    return pos;
+
+  *jump = TRUE;
+  /* Whole milliseconds, rounded down: the frame lands less than a
+   * millisecond before the frontier, within the contiguity tolerance. */
+  frontier_ms = (gint64) (samples_to_time (self, frontier) / GST_MSECOND);
+  if (!rebase)
+    return frontier_ms * (gint64) st->rate / 1000;
+
+  skipped = samples_to_time (self, pos - frontier);
+  GST_WARNING_OBJECT (self, "timestamp %" G_GINT64_FORMAT " ms jumps %"
+      GST_TIME_FORMAT " past the audio received (max-gap %" GST_TIME_FORMAT
+      "): discontinuity, continuing at %" GST_TIME_FORMAT, ts_ms,
+      GST_TIME_ARGS (skipped), GST_TIME_ARGS (max_gap),
+      GST_TIME_ARGS (st->pts_base + samples_to_time (self, frontier)));
+  g_mutex_lock (&self->lock);
+  self->stats[STAT_DISCONTINUITIES]++;
+  self->stats[STAT_DISCONTINUITY_DURATION] += skipped;
+  g_mutex_unlock (&self->lock);
+  st->base_ms = ts_ms - frontier_ms;
+  return (ts_ms - st->base_ms) * (gint64) st->rate / 1000;
+}
+
 /* Running time now, or NONE without a clock. */
 static GstClockTime
 running_time_now (GstExotelSrc * self)
@@ -644,6 +730,22 @@ append_silence (GstExotelSrc * self, Track * track, gint64 samples)
   track->end += samples;
 }
 
+/* Makes the output buffer starting at sample @pos DISCONT. */
+static void
+add_discont (GstExotelSrc * self, gint64 pos)
+{
+  State *st = &self->state;
+  guint i;
+
+  if (st->disconts == NULL)
+    st->disconts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (i = st->disconts->len; i > 0; i--) {
+    if (g_array_index (st->disconts, gint64, i - 1) <= pos)
+      break;
+  }
+  g_array_insert_val (st->disconts, i, pos);
+}
+
 /* Moves held chunks to the output. A hole before the next chunk is filled
  * with silence when @force is set, when the chunk starts before @until, or
  * when the audio received after the hole exceeds the reorder window. */
@@ -669,6 +771,7 @@ track_release (GstExotelSrc * self, Track * track, gboolean force, gint64 until)
       append_silence (self, track, chunk->pos - track->end);
     }
     g_queue_pop_head (&track->pending);
+    track->pending_samples -= chunk->len;
 
     /* Overlap within the tolerance is rounding: keep every sample. */
     skip = track->end - chunk->pos;
@@ -686,6 +789,8 @@ track_release (GstExotelSrc * self, Track * track, gboolean force, gint64 until)
       segment->len = chunk->len - skip;
       segment->data = g_bytes_ref (chunk->data);
       segment->offset = (gsize) (skip * st->bps);
+      if (chunk->discont)
+        add_discont (self, track->end);
       g_queue_push_tail (&track->segments, segment);
       track->end += segment->len;
       g_mutex_lock (&self->lock);
@@ -770,6 +875,16 @@ remember (Track * track, const CopilotExotelFrame * frame)
   track->n_recent = MIN (track->n_recent + 1, N_RECENT);
 }
 
+/* Whether a frame of @len samples at @pos overlaps @chunk and starts within
+ * @tolerance of it: a repeat of it. Contiguous frames do not overlap. */
+static gboolean
+same_start (const Chunk * chunk, gint64 pos, gint64 len, gint64 tolerance)
+{
+  if (pos >= chunk->pos)
+    return pos - chunk->pos <= tolerance && pos < chunk->pos + chunk->len;
+  return chunk->pos - pos <= tolerance && chunk->pos < pos + len;
+}
+
 /* Which track slot a media frame goes to, or -1 to ignore it. */
 static gint
 select_track (GstExotelSrc * self, CopilotExotelTrack track)
@@ -802,9 +917,11 @@ handle_media (GstExotelSrc * self, CopilotExotelFrame * frame)
 {
   State *st = &self->state;
   gsize size = g_bytes_get_size (frame->payload);
-  gint64 len, pos, tolerance;
+  gint64 len, pos, tolerance, window;
+  gboolean jump = FALSE;
   Track *track;
   Chunk *chunk;
+  GList *l, *next;
   gint slot;
 
   if (!st->started) {
@@ -852,12 +969,16 @@ handle_media (GstExotelSrc * self, CopilotExotelFrame * frame)
         " ms, PTS base %" GST_TIME_FORMAT, frame->timestamp_ms,
         GST_TIME_ARGS (st->pts_base));
   }
-  if (frame->timestamp_ms >= 0 && st->base_ms < 0)
+  /* The base may be negative: untimestamped frames followed by a small
+   * timestamp. */
+  if (frame->timestamp_ms >= 0 && !st->have_base_ms) {
     st->base_ms = frame->timestamp_ms -
         (gint64) (samples_to_time (self, track->newest_end) / GST_MSECOND);
+    st->have_base_ms = TRUE;
+  }
 
   if (frame->timestamp_ms >= 0)
-    pos = (frame->timestamp_ms - st->base_ms) * (gint64) st->rate / 1000;
+    pos = timestamp_to_position (self, frame->timestamp_ms, TRUE, &jump);
   else
     pos = track->newest_end;
 
@@ -869,23 +990,45 @@ handle_media (GstExotelSrc * self, CopilotExotelFrame * frame)
     return;
   }
 
+  /* Find the last held chunk that does not start later: frames mostly
+   * arrive in order, so walk from the tail. A frame starting where a held
+   * one starts is a repeat of it, whatever its chunk number. */
+  l = track->pending.tail;
+  while (l != NULL && ((Chunk *) l->data)->pos > pos)
+    l = l->prev;
+  next = l != NULL ? l->next : track->pending.head;
+  if ((l != NULL && same_start (l->data, pos, len, tolerance))
+      || (next != NULL && same_start (next->data, pos, len, tolerance))) {
+    reject (self, STAT_DUPLICATE, "chunk %" G_GINT64_FORMAT " timestamp %"
+        G_GINT64_FORMAT " ms starts where a held frame starts", frame->chunk,
+        frame->timestamp_ms);
+    return;
+  }
+
+  GST_OBJECT_LOCK (self);
+  window = time_to_samples (self, self->settings.reorder_window);
+  GST_OBJECT_UNLOCK (self);
+  if (track->pending.length >= MAX_PENDING
+      || track->pending_samples + len > window + (gint64) st->rate) {
+    GST_WARNING_OBJECT (self, "reorder buffer full (%u frames, %"
+        GST_TIME_FORMAT "): giving up its holes", track->pending.length,
+        GST_TIME_ARGS (samples_to_time (self, track->pending_samples)));
+    stat_add (self, STAT_REORDER_OVERFLOWS, 1);
+    track_release (self, track, TRUE, G_MAXINT64);
+    l = NULL;
+  }
+
   remember (track, frame);
   chunk = g_new0 (Chunk, 1);
   chunk->pos = pos;
   chunk->len = len;
   chunk->data = g_bytes_ref (frame->payload);
-  /* Insert after the last chunk that does not start later: frames mostly
-   * arrive in order, so walk from the tail. */
-  {
-    GList *l = track->pending.tail;
-
-    while (l != NULL && ((Chunk *) l->data)->pos > pos)
-      l = l->prev;
-    if (l == NULL)
-      g_queue_push_head (&track->pending, chunk);
-    else
-      g_queue_insert_after (&track->pending, l, chunk);
-  }
+  chunk->discont = jump;
+  if (l == NULL)
+    g_queue_push_head (&track->pending, chunk);
+  else
+    g_queue_insert_after (&track->pending, l, chunk);
+  track->pending_samples += len;
   track->newest_end = MAX (track->newest_end, pos + len);
 
   track_release (self, track, FALSE, G_MININT64);
@@ -1119,6 +1262,33 @@ segment_sent (GstExotelSrc * self)
   return TRUE;
 }
 
+/* At most @samples, so that a buffer does not run into the next
+ * discontinuity. */
+static gint64
+until_discont (State * st, gint64 samples)
+{
+  gint64 next;
+
+  if (st->disconts == NULL || st->disconts->len == 0)
+    return samples;
+  next = g_array_index (st->disconts, gint64, 0);
+  return next > st->out_pos ? MIN (samples, next - st->out_pos) : samples;
+}
+
+/* Whether the buffer starting at out_pos follows a discontinuity. */
+static gboolean
+take_discont (State * st)
+{
+  gboolean found = FALSE;
+
+  while (st->disconts != NULL && st->disconts->len > 0
+      && g_array_index (st->disconts, gint64, 0) <= st->out_pos) {
+    g_array_remove_index (st->disconts, 0);
+    found = TRUE;
+  }
+  return found;
+}
+
 /* Produces the next buffer of released audio, sending GAP events on the way.
  * Returns NULL when nothing is ready. */
 static GstBuffer *
@@ -1143,7 +1313,7 @@ produce (GstExotelSrc * self)
       samples = MIN (st->tracks[0].end, st->tracks[1].end) - st->out_pos;
       if (samples <= 0)
         return NULL;
-      samples = MIN (samples, max_silence);
+      samples = until_discont (st, MIN (samples, max_silence));
       buffer = interleave (self, samples);
     } else {
       Segment *segment = g_queue_peek_head (&st->tracks[0].segments);
@@ -1173,7 +1343,7 @@ produce (GstExotelSrc * self)
             gst_event_new_gap (start, end - start));
         continue;
       } else {
-        samples = MIN (segment->len, max_silence);
+        samples = until_discont (st, MIN (segment->len, max_silence));
         buffer = interleave (self, samples);
         GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_GAP);
       }
@@ -1186,6 +1356,8 @@ produce (GstExotelSrc * self)
       samples_to_time (self, st->out_pos + samples) - pts;
   GST_BUFFER_OFFSET (buffer) = st->out_pos;
   GST_BUFFER_OFFSET_END (buffer) = st->out_pos + samples;
+  if (take_discont (st))
+    st->discont = TRUE;
   if (st->discont) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     st->discont = FALSE;
@@ -1297,19 +1469,26 @@ next_file_frame (GstExotelSrc * self, CopilotExotelFrame ** out)
     if (frame == NULL)
       continue;
 
+    /* A frame after a timestamp jump is placed, and so released, right
+     * after the audio before it: the jumped time is not waited for. Late
+     * frames (before the base) are not waited for either. */
     if (st->pace == GST_EXOTEL_SRC_PACE_REALTIME
         && frame->event == COPILOT_EXOTEL_EVENT_MEDIA && st->started
-        && st->have_base && st->base_ms >= 0 && frame->timestamp_ms >= 0
-        && frame->timestamp_ms >= st->base_ms) {
+        && st->have_base && st->have_base_ms && frame->timestamp_ms >= 0) {
       gint64 samples = g_bytes_get_size (frame->payload) / st->bps;
-      GstClockTime target = st->pts_base +
-          (frame->timestamp_ms - st->base_ms) * GST_MSECOND +
-          samples_to_time (self, MIN (samples, (gint64) st->rate));
-      GstFlowReturn ret = wait_until (self, target);
+      gboolean jump;
+      gint64 pos = timestamp_to_position (self, frame->timestamp_ms, FALSE,
+          &jump);
 
-      if (ret != GST_FLOW_OK) {
-        copilot_exotel_frame_free (frame);
-        return ret;
+      if (pos >= 0) {
+        GstClockTime target = st->pts_base + samples_to_time (self, pos) +
+            samples_to_time (self, MIN (samples, (gint64) st->rate));
+        GstFlowReturn ret = wait_until (self, target);
+
+        if (ret != GST_FLOW_OK) {
+          copilot_exotel_frame_free (frame);
+          return ret;
+        }
       }
     }
     *out = frame;
@@ -1562,6 +1741,9 @@ gst_exotel_src_set_property (GObject * object, guint prop_id,
     case PROP_SAMPLE_RATE:
       settings->sample_rate = g_value_get_uint (value);
       break;
+    case PROP_MAX_GAP:
+      settings->max_gap = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1609,6 +1791,9 @@ gst_exotel_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_SAMPLE_RATE:
       g_value_set_uint (value, settings->sample_rate);
+      break;
+    case PROP_MAX_GAP:
+      g_value_set_uint64 (value, settings->max_gap);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1683,6 +1868,12 @@ gst_exotel_src_class_init (GstExotelSrcClass * klass)
       "Sample rate in Hz (8000, 16000 or 24000) used when the start frame "
       "has none; 0 = none", 0, 24000, DEFAULT_SAMPLE_RATE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_MAX_GAP] = g_param_spec_uint64 ("max-gap", "Max gap",
+      "Longest hole in nanoseconds filled per gap-mode; a larger forward "
+      "timestamp jump is a discontinuity: the audio continues without the "
+      "skipped time, on a DISCONT buffer (one day disables)", 0, MAX_MAX_GAP,
+      DEFAULT_MAX_GAP,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Frame counters (guint64 fields; durations in nanoseconds) and the "
       "current queue-level; reset when going to READY", GST_TYPE_STRUCTURE,
@@ -1737,6 +1928,7 @@ gst_exotel_src_init (GstExotelSrc * self)
   self->settings.max_queue = DEFAULT_MAX_QUEUE;
   self->settings.max_frame_size = DEFAULT_MAX_FRAME_SIZE;
   self->settings.sample_rate = DEFAULT_SAMPLE_RATE;
+  self->settings.max_gap = DEFAULT_MAX_GAP;
 
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
