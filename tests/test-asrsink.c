@@ -552,6 +552,247 @@ test_decoder_options (void)
   }
 }
 
+/* The sink's statistics, read from its "stats" property. */
+static double
+stats_double (GstElement * sink, const char *field)
+{
+  g_autoptr (GstStructure) stats = NULL;
+  double value;
+
+  g_object_get (sink, "stats", &stats, NULL);
+  g_assert_true (gst_structure_get_double (stats, field, &value));
+  return value;
+}
+
+/* Pushes @size bytes of 16 kHz audio from @data as one buffer into
+ * appsrc @src at running time *@t, and advances *@t. */
+static void
+appsrc_push (GstElement * src, const guint8 * data, gsize size,
+    GstClockTime * t)
+{
+  g_autoptr (GstBuffer) buf = gst_buffer_new_memdup (data, size);
+  GstFlowReturn ret;
+
+  GST_BUFFER_PTS (buf) = *t;
+  GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (size / 2, GST_SECOND,
+      16000);
+  *t += GST_BUFFER_DURATION (buf);
+  g_signal_emit_by_name (src, "push-buffer", buf, &ret);
+  g_assert_cmpint (ret, ==, GST_FLOW_OK);
+}
+
+/* Non-live upstream and a buffer larger than max-backlog (1 s): the sink
+ * takes it whole and decodes it, nothing is dropped and EOS completes.
+ * With @mid_utterance, the first second comes in 100 ms buffers and is
+ * decoded before the large buffer: the stream then holds its decoder, which
+ * used to make render() wait for ever for room that could never come.
+ * Without, the large buffer comes first, before the stream has a decoder,
+ * and used to be dropped. */
+static void
+check_oversized_buffer (gboolean mid_utterance)
+{
+  Results r;
+  g_autoptr (GstElement) pipeline = NULL;
+  g_autoptr (GstElement) src = NULL, sink = NULL;
+  g_autoptr (GstBus) bus = NULL;
+  g_autoptr (GstMessage) msg = NULL;
+  g_autoptr (GBytes) block = NULL;
+  const guint8 *data;
+  gsize size, off = 0;
+  GstClockTime t = 0;
+  GstFlowReturn ret;
+  guint rate;
+
+  results_init (&r);
+  block = read_wav ("asr-block.wav", &rate);
+  g_assert_cmpuint (rate, ==, 16000);
+  data = g_bytes_get_data (block, &size);
+  pipeline = gst_parse_launch ("appsrc name=src is-live=false format=time "
+      "caps=audio/x-raw,format=S16LE,layout=interleaved,channels=1,"
+      "rate=16000 ! asrsink name=asr max-backlog=1000000000", NULL);
+  g_assert_nonnull (pipeline);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "asr");
+  connect_results (sink, &r);
+  bus = gst_element_get_bus (pipeline);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+
+  if (mid_utterance) {
+    gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+    for (guint i = 0; i < 10; i++, off += 3200)
+      appsrc_push (src, data + off, 3200, &t);
+    /* Nothing signals that the first second has been decoded: poll. */
+    while (stats_double (sink, "audio-seconds") < 1.0) {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10 * 1000);
+    }
+  }
+  g_assert_cmpuint (size - off, >, 16000 * 2);
+  appsrc_push (src, data + off, size - off, &t);
+  g_signal_emit_by_name (src, "end-of-stream", &ret);
+  g_assert_cmpint (ret, ==, GST_FLOW_OK);
+
+  msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+
+  g_assert_cmpfloat (stats_double (sink, "dropped-seconds"), ==, 0.0);
+  g_assert_cmpfloat (stats_double (sink, "audio-seconds"), >, 2.0);
+  g_mutex_lock (&r.lock);
+  g_assert_cmpuint (r.finals->len, ==, 1);
+  g_test_message ("final: %s",
+      copilot_segment_get_text (g_ptr_array_index (r.finals, 0)));
+  g_assert_cmpuint (copilot_segment_get_end (g_ptr_array_index (r.finals,
+              0)), ==, t);
+  g_assert_cmpuint (count_words (copilot_segment_get_text
+          (g_ptr_array_index (r.finals, 0)), "please block my credit card"),
+      >=, 2);
+  g_mutex_unlock (&r.lock);
+
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  results_clear (&r);
+}
+
+static void
+test_oversized_buffer_first (void)
+{
+  check_oversized_buffer (FALSE);
+}
+
+static void
+test_oversized_buffer_mid_utterance (void)
+{
+  check_oversized_buffer (TRUE);
+}
+
+#define N_SHORT_UTTERANCES 30
+
+typedef struct
+{
+  const char *speaker;
+  GBytes *audio;                /* one 500 ms utterance */
+  Results results;
+  GstStructure *stats;
+  GMutex *lock;
+  GCond *cond;
+  guint *n_done;
+} ShortUtterances;
+
+/* On its own thread: many short utterances as fast as they can be pushed,
+ * then EOS, which returns once all are decoded. */
+static gpointer
+push_short_utterances (gpointer data)
+{
+  ShortUtterances *s = data;
+  GstElement *sink = gst_element_factory_make ("asrsink", NULL);
+  GstHarness *h;
+  GstClockTime t = 0;
+
+  g_object_set (sink, "speaker", s->speaker, NULL);
+  h = new_harness (sink, 16000, &s->results, NULL);
+  gst_harness_play (h);
+  for (guint i = 0; i < N_SHORT_UTTERANCES; i++) {
+    GstClockTime start = t;
+
+    g_assert_true (gst_harness_push_event (h,
+            copilot_utterance_start_event_new (i, start)));
+    t = push_audio (h, s->audio, 16000, t);
+    g_assert_true (gst_harness_push_event (h,
+            copilot_utterance_end_event_new (i, t, t - start,
+                COPILOT_UTTERANCE_END_SILENCE)));
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_object_get (h->element, "stats", &s->stats, NULL);
+  gst_harness_teardown (h);
+
+  g_mutex_lock (s->lock);
+  (*s->n_done)++;
+  g_cond_signal (s->cond);
+  g_mutex_unlock (s->lock);
+  return NULL;
+}
+
+/* Two sinks sharing one decoder, each with many short utterances: the
+ * decoder and the streams' jobs change hands all the time, so that work
+ * added while a job is finishing (audio, an utterance end, a granted
+ * decoder) used to be lost now and then, leaving EOS waiting for ever.
+ * EOS must complete, with one final per utterance. */
+static void
+test_short_utterances (void)
+{
+  g_autoptr (GstElement) any = gst_element_factory_make ("asrsink", NULL);
+  g_autoptr (GBytes) balance = NULL, audio = NULL;
+  ShortUtterances s[2] = {
+    {.speaker = "agent"},
+    {.speaker = "customer"},
+  };
+  GThread *threads[2];
+  GMutex lock;
+  GCond cond;
+  guint n_done = 0;
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  guint rate;
+
+  g_mutex_init (&lock);
+  g_cond_init (&cond);
+  /* "account" in "I want to check my account balance": shorter slices of
+   * the fixtures often decode to nothing. */
+  balance = read_wav ("asr-balance.wav", &rate);
+  audio = g_bytes_new_from_bytes (balance, 2 * 20000, 2 * 8000);
+  g_object_set (any, "max-decoders", 1, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (s); i++) {
+    results_init (&s[i].results);
+    s[i].audio = audio;
+    s[i].lock = &lock;
+    s[i].cond = &cond;
+    s[i].n_done = &n_done;
+    threads[i] = g_thread_new (s[i].speaker, push_short_utterances, &s[i]);
+  }
+
+  g_mutex_lock (&lock);
+  while (n_done < G_N_ELEMENTS (s))
+    if (!g_cond_wait_until (&cond, &lock, deadline))
+      g_error ("EOS did not complete: %u of %u sinks done", n_done,
+          (guint) G_N_ELEMENTS (s));
+  g_mutex_unlock (&lock);
+
+  for (guint i = 0; i < G_N_ELEMENTS (s); i++) {
+    GPtrArray *finals = s[i].results.finals;
+    guint64 utterances, n_finals;
+    double dropped;
+
+    g_thread_join (threads[i]);
+    g_assert_true (gst_structure_get_uint64 (s[i].stats, "utterances",
+            &utterances));
+    g_assert_true (gst_structure_get_uint64 (s[i].stats, "finals", &n_finals));
+    g_assert_true (gst_structure_get_double (s[i].stats, "dropped-seconds",
+            &dropped));
+    g_test_message ("%s: %u finals", s[i].speaker, finals->len);
+    g_assert_cmpuint (utterances, ==, N_SHORT_UTTERANCES);
+    g_assert_cmpfloat (dropped, ==, 0.0);
+    g_assert_cmpuint (n_finals, ==, finals->len);
+    /* Every utterance holds the same word: each has exactly one final. */
+    g_assert_cmpuint (finals->len, ==, N_SHORT_UTTERANCES);
+    for (guint j = 0; j < finals->len; j++) {
+      CopilotSegment *seg = g_ptr_array_index (finals, j);
+      g_autofree char *id = g_strdup_printf ("%s-%u", s[i].speaker, j);
+
+      g_assert_cmpstr (copilot_segment_get_id (seg), ==, id);
+      g_assert_cmpuint (count_words (copilot_segment_get_text (seg),
+              "account"), ==, 1);
+    }
+    gst_structure_free (s[i].stats);
+    results_clear (&s[i].results);
+  }
+  g_object_set (any, "max-decoders", g_get_num_processors (), NULL);
+  g_mutex_clear (&lock);
+  g_cond_clear (&cond);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -565,5 +806,10 @@ main (int argc, char **argv)
   g_test_add_func ("/asrsink/stop-mid-utterance", test_stop_mid_utterance);
   g_test_add_func ("/asrsink/generic-only", test_generic_only);
   g_test_add_func ("/asrsink/evict", test_evict);
+  g_test_add_func ("/asrsink/oversized-buffer/first",
+      test_oversized_buffer_first);
+  g_test_add_func ("/asrsink/oversized-buffer/mid-utterance",
+      test_oversized_buffer_mid_utterance);
+  g_test_add_func ("/asrsink/short-utterances", test_short_utterances);
   return g_test_run ();
 }

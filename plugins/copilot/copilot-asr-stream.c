@@ -152,22 +152,31 @@ report (CopilotAsrStream * self, const CopilotAsrResult * result)
   g_mutex_lock (&self->lock);
 }
 
-/* The decoding loop, on a pool worker; one per stream at a time. */
-static void
-stream_job (gpointer data, gpointer unused)
+/* Called with the lock held: whether a job would find something to do,
+ * so that the job may only end when this is FALSE (see stream_job()). */
+static gboolean
+has_work (CopilotAsrStream * self)
 {
-  CopilotAsrStream *self = data;
+  Utterance *u = g_queue_peek_head (&self->utterances);
+
+  if (self->stopping || self->failed)
+    return FALSE;
+  /* A decoder granted while no utterance needs it must go back. */
+  if (self->engine != NULL && (u == NULL || !u->started))
+    return TRUE;
+  if (u == NULL || (!u->ended && u->pending->len == 0))
+    return FALSE;
+  /* Queued in the pool: grant_cb() schedules a job. */
+  return self->engine != NULL || self->slot || !self->waiting;
+}
+
+/* One pass of the decoding loop.  Called with the lock held, drops it
+ * around decoding and callbacks, returns with it held. */
+static void
+decode (CopilotAsrStream * self)
+{
   g_autoptr (GError) error = NULL;
   CopilotAsrEngine *broken = NULL, *idle = NULL;
-
-  g_mutex_lock (&self->lock);
-  if (self->stopping) {
-    self->scheduled = FALSE;
-    g_mutex_unlock (&self->lock);
-    copilot_asr_stream_unref (self);
-    return;
-  }
-  self->running = TRUE;
 
   while (!self->stopping && !self->failed) {
     Utterance *u = g_queue_peek_head (&self->utterances);
@@ -361,6 +370,30 @@ stream_job (gpointer data, gpointer unused)
     self->error_func (error, self->user_data);
   }
   g_mutex_lock (&self->lock);
+}
+
+/* The decoding job, on a pool worker; one per stream at a time. */
+static void
+stream_job (gpointer data, gpointer unused)
+{
+  CopilotAsrStream *self = data;
+
+  g_mutex_lock (&self->lock);
+  if (self->stopping) {
+    self->scheduled = FALSE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    copilot_asr_stream_unref (self);
+    return;
+  }
+  self->running = TRUE;
+  /* While scheduled is set, schedule() does nothing: push(), end() or
+   * grant_cb() may have added work while decode() had the lock dropped.
+   * Deciding to end and clearing scheduled under one hold of the lock
+   * loses no wake-up. */
+  do
+    decode (self);
+  while (has_work (self));
   self->running = FALSE;
   self->scheduled = FALSE;
   g_cond_broadcast (&self->cond);
@@ -500,12 +533,14 @@ copilot_asr_stream_utterance_duration (CopilotAsrStream * self)
  * @self: a stream
  * @samples: 16 kHz S16 samples for the open utterance
  * @n_samples: their number
- * @block: wait, while this stream is being decoded, for the backlog to
- *   fall below the maximum instead of dropping
+ * @block: never drop: wait, while this stream is being decoded, for the
+ *   backlog to fall below the maximum
  * @dropped: (out): samples dropped because of the backlog
  *
- * Streaming thread.  Never waits for other streams: a stream queued for a
- * decoder drops what exceeds the backlog even with @block.
+ * Streaming thread.  Audio that finds the backlog empty is always queued.
+ * Never waits for other streams: with @block, a stream queued for a
+ * decoder queues the audio beyond the maximum instead; without, what
+ * exceeds the backlog is dropped.
  *
  * Returns: %GST_FLOW_OK, %GST_FLOW_FLUSHING when interrupted, or
  *   %GST_FLOW_ERROR after a decoding error (already reported)
@@ -518,7 +553,10 @@ copilot_asr_stream_push (CopilotAsrStream * self, const gint16 * samples,
 
   *dropped = 0;
   g_mutex_lock (&self->lock);
-  while (block && self->backlog + n_samples > self->max_backlog
+  /* An empty backlog always takes the buffer, however large: waiting for
+   * room that can never come would block for ever. */
+  while (block && self->backlog > 0
+      && self->backlog + n_samples > self->max_backlog
       && (self->engine != NULL || self->scheduled) && !self->waiting
       && !self->flushing && !self->stopping && !self->failed)
     g_cond_wait (&self->cond, &self->lock);
@@ -528,7 +566,8 @@ copilot_asr_stream_push (CopilotAsrStream * self, const gint16 * samples,
     ret = GST_FLOW_FLUSHING;
   } else if (self->open == NULL) {
     /* Nothing to attach the audio to. */
-  } else if (self->backlog + n_samples > self->max_backlog) {
+  } else if (!block && self->backlog > 0
+      && self->backlog + n_samples > self->max_backlog) {
     *dropped = n_samples;
     self->stats.dropped_seconds += (double) n_samples / COPILOT_ASR_ENGINE_RATE;
   } else {

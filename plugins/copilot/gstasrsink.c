@@ -34,8 +34,8 @@
  * and decodes on a worker thread; render() only resamples and queues.
  * When no decoder is free, audio waits (up to #GstAsrSink:max-backlog; more
  * is dropped with a warning).  Upstream that is not live is instead held
- * back while the sink is being decoded, so files are decoded completely,
- * as fast as the CPU allows.  EOS completes only after the last final.
+ * back while the sink is being decoded and never loses audio, so files are
+ * decoded completely, as fast as the CPU allows.  EOS completes only after the last final.
  *
  * ## Example launch line
  * |[
@@ -449,7 +449,9 @@ gst_asr_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   GstAudioInfo info;
 
   if (!gst_audio_info_from_caps (&info, caps)) {
-    GST_ERROR_OBJECT (self, "invalid caps %" GST_PTR_FORMAT, caps);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        (_("The audio format is not supported.")),
+        ("invalid caps %" GST_PTR_FORMAT, caps));
     return FALSE;
   }
   g_clear_pointer (&self->state.resampler, gst_audio_resampler_free);
@@ -466,8 +468,9 @@ gst_asr_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
         GST_AUDIO_INFO_RATE (&info), COPILOT_ASR_ENGINE_RATE, options);
     gst_structure_free (options);
     if (self->state.resampler == NULL) {
-      GST_ERROR_OBJECT (self, "cannot resample from %d Hz",
-          GST_AUDIO_INFO_RATE (&info));
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          (_("The audio format is not supported.")),
+          ("cannot resample from %d Hz", GST_AUDIO_INFO_RATE (&info)));
       return FALSE;
     }
   }
