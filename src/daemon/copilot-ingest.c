@@ -1,0 +1,589 @@
+/* The Exotel ingest WebSocket endpoint: one stream per leg of a call.
+ *
+ * Main context only. A handler on the endpoint's path checks the client's
+ * address and HTTP Basic credentials before the WebSocket handshake, so a
+ * refused upgrade gets 401 and creates nothing. Frames before `start` are
+ * looked at here; `start` names the call and the leg, which gets its
+ * pipeline (CopilotLeg), and from then on every frame goes to exotelsrc. */
+#include "config.h"
+
+#include "copilot-ingest.h"
+#include "copilot-json-util.h"
+
+#include <string.h>
+
+#define CLOSE_NORMAL 1000
+#define CLOSE_GOING_AWAY 1001
+#define CLOSE_POLICY 1008
+#define CLOSE_INTERNAL 1011
+#define CLOSE_TRY_AGAIN 1013
+#define MAX_CALL_SID 128
+
+typedef struct
+{
+  CopilotIngest *ingest;        /* borrowed; the ingest outlives streams */
+  SoupWebsocketConnection *conn;
+  char *peer;
+  char *query_track;
+  guint query_rate;
+  CopilotCall *call;
+  CopilotLeg *leg;
+  gint64 last_frame_us;
+  guint idle_id;
+  gint64 window_start_us;
+  guint window_frames;
+} Stream;
+
+struct _CopilotIngest
+{
+  GObject parent;
+
+  SoupServer *server;           /* borrowed; the daemon owns it */
+  const CopilotDaemonConfig *config;    /* borrowed */
+  CopilotCallTable *table;
+  CopilotMetrics *metrics;      /* borrowed */
+  GHashTable *streams;          /* SoupWebsocketConnection -> Stream */
+};
+
+G_DEFINE_TYPE (CopilotIngest, copilot_ingest, G_TYPE_OBJECT);
+
+static void
+stream_free (Stream * stream)
+{
+  g_clear_handle_id (&stream->idle_id, g_source_remove);
+  g_signal_handlers_disconnect_by_data (stream->conn, stream);
+  if (stream->leg != NULL)
+    g_signal_handlers_disconnect_by_data (stream->leg, stream);
+  g_clear_object (&stream->leg);
+  g_clear_object (&stream->call);
+  g_object_unref (stream->conn);
+  g_free (stream->peer);
+  g_free (stream->query_track);
+  g_free (stream);
+}
+
+static const char *
+stream_name (Stream * stream)
+{
+  return stream->call ? copilot_call_get_id (stream->call) : stream->peer;
+}
+
+static void
+stream_close (Stream * stream, gushort code, const char *reason)
+{
+  if (soup_websocket_connection_get_state (stream->conn) !=
+      SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  if (code != CLOSE_NORMAL)
+    g_message ("call %s: closing ingest stream (%u %s)", stream_name (stream),
+        code, reason);
+  soup_websocket_connection_close (stream->conn, code, reason);
+}
+
+static void
+drop_frame (Stream * stream, const char *why)
+{
+  stream->ingest->metrics->frames_dropped++;
+  g_debug ("call %s: frame dropped: %s", stream_name (stream), why);
+}
+
+static void
+refuse (Stream * stream, gushort code, const char *reason)
+{
+  stream->ingest->metrics->streams_refused++;
+  stream_close (stream, code, reason);
+}
+
+/* ---- Authentication, before the handshake. ---- */
+
+/* Compares without an early exit, so the time taken does not tell how much
+ * of a secret was right. */
+static gboolean
+equal_const_time (const char *a, gsize a_len, const char *b)
+{
+  gsize b_len = strlen (b);
+  gsize n = MAX (a_len, b_len);
+  guint diff = a_len ^ b_len;
+
+  for (gsize i = 0; i < n; i++) {
+    guint8 x = i < a_len ? (guint8) a[i] : 0;
+    guint8 y = i < b_len ? (guint8) b[i] : 0;
+
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+static gboolean
+check_basic (const CopilotDaemonConfig * config, const char *header)
+{
+  g_autofree guchar *decoded = NULL;
+  gsize len = 0;
+  const char *colon;
+  gboolean user_ok, pass_ok;
+
+  if (header == NULL || g_ascii_strncasecmp (header, "Basic ", 6) != 0)
+    return FALSE;
+  decoded = g_base64_decode (header + 6, &len);
+  if (decoded == NULL || len == 0)
+    return FALSE;
+  colon = memchr (decoded, ':', len);
+  if (colon == NULL)
+    return FALSE;
+  user_ok = equal_const_time ((const char *) decoded,
+      colon - (const char *) decoded, config->username);
+  pass_ok = equal_const_time (colon + 1,
+      len - (colon + 1 - (const char *) decoded), config->password);
+  return user_ok & pass_ok;
+}
+
+static gboolean
+check_address (const CopilotDaemonConfig * config, SoupServerMessage * msg)
+{
+  GSocketAddress *addr = soup_server_message_get_remote_address (msg);
+  GInetAddress *inet;
+
+  if (config->allow_ips->len == 0)
+    return TRUE;
+  if (!G_IS_INET_SOCKET_ADDRESS (addr))
+    return FALSE;
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr));
+  for (guint i = 0; i < config->allow_ips->len; i++) {
+    if (g_inet_address_mask_matches (g_ptr_array_index (config->allow_ips,
+                i), inet))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+set_json_error (SoupServerMessage * msg, guint status, const char *message)
+{
+  g_autofree char *body = copilot_json_error (message);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json",
+      SOUP_MEMORY_COPY, body, strlen (body));
+}
+
+/* Runs before libsoup looks at the WebSocket handshake; a status set here
+ * refuses the upgrade. */
+static void
+auth_handler_cb (SoupServer * server, SoupServerMessage * msg,
+    const char *path, GHashTable * query, gpointer user_data)
+{
+  CopilotIngest *self = user_data;
+  const CopilotDaemonConfig *config = self->config;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *host = soup_server_message_get_remote_host (msg);
+
+  if (!check_address (config, msg)) {
+    g_message ("ingest: upgrade from %s refused: address not allowed",
+        host ? host : "?");
+    set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "address not allowed");
+    return;
+  }
+  if (config->username != NULL && !check_basic (config,
+          soup_message_headers_get_one (headers, "Authorization"))) {
+    g_message ("ingest: upgrade from %s refused: bad or missing credentials",
+        host ? host : "?");
+    set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "authentication required");
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "WWW-Authenticate", "Basic realm=\"copilot\"");
+    return;
+  }
+}
+
+/* ---- Stream lifecycle. ---- */
+
+static gboolean
+idle_cb (gpointer user_data)
+{
+  Stream *stream = user_data;
+  const CopilotDaemonConfig *config = stream->ingest->config;
+  gint64 idle_us = (gint64) (config->idle_timeout * G_USEC_PER_SEC);
+  gint64 quiet = g_get_monotonic_time () - stream->last_frame_us;
+
+  if (quiet < idle_us) {
+    stream->idle_id = g_timeout_add (MAX ((idle_us - quiet) / 1000, 1),
+        idle_cb, stream);
+    return G_SOURCE_REMOVE;
+  }
+  stream->idle_id = 0;
+  g_message ("call %s: no frame for %.1f s, ending the stream",
+      stream_name (stream), config->idle_timeout);
+  if (stream->leg != NULL)
+    copilot_leg_finish (stream->leg, "timeout",
+        (guint) (config->drain_timeout * 1000));
+  stream_close (stream, CLOSE_NORMAL, "idle timeout");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+leg_ended_cb (CopilotLeg * leg, const char *reason, gpointer user_data)
+{
+  Stream *stream = user_data;
+
+  stream_close (stream, g_strcmp0 (reason, "disconnected") == 0 ?
+      CLOSE_INTERNAL : CLOSE_NORMAL, "stream ended");
+}
+
+static gboolean
+is_mulaw (const char *encoding)
+{
+  static const char *const names[] = { "audio/x-mulaw", "mulaw", "ulaw",
+    "pcmu", "mu-law", "g711u",
+  };
+
+  for (guint i = 0; encoding != NULL && i < G_N_ELEMENTS (names); i++) {
+    if (g_ascii_strcasecmp (encoding, names[i]) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static guint
+member_uint (JsonObject * obj, const char *name)
+{
+  JsonNode *node = obj ? json_object_get_member (obj, name) : NULL;
+  guint64 v = 0;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return 0;
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    return CLAMP (json_node_get_int (node), 0, G_MAXUINT);
+  if (json_node_get_value_type (node) == G_TYPE_STRING
+      && g_ascii_string_to_unsigned (json_node_get_string (node), 10, 0,
+          G_MAXUINT, &v, NULL))
+    return (guint) v;
+  return 0;
+}
+
+static gboolean
+valid_call_sid (const char *sid)
+{
+  if (sid == NULL || sid[0] == '\0' || strlen (sid) > MAX_CALL_SID)
+    return FALSE;
+  for (const char *p = sid; *p != '\0'; p++) {
+    if (!g_ascii_isalnum (*p) && strchr ("-_.:", *p) == NULL)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+handle_start (Stream * stream, JsonObject * root, const char *text,
+    gsize length)
+{
+  CopilotIngest *self = stream->ingest;
+  const CopilotDaemonConfig *config = self->config;
+  JsonObject *start = NULL, *format = NULL, *params = NULL;
+  JsonNode *node;
+  const char *call_sid, *speaker, *encoding;
+  CopilotCall *call;
+  g_autoptr (CopilotLeg) leg = NULL;
+  g_autoptr (GError) error = NULL;
+  guint rate;
+
+  node = json_object_get_member (root, "start");
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    start = json_node_get_object (node);
+  node = start ? json_object_get_member (start, "media_format") : NULL;
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    format = json_node_get_object (node);
+  node = start ? json_object_get_member (start, "custom_parameters") : NULL;
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    params = json_node_get_object (node);
+
+  call_sid = copilot_json_get_string (start, "call_sid");
+  if (!valid_call_sid (call_sid)) {
+    drop_frame (stream, "start frame without a usable call_sid");
+    refuse (stream, CLOSE_POLICY, "start frame without a usable call_sid");
+    return;
+  }
+  speaker = stream->query_track;
+  if (speaker == NULL)
+    speaker = copilot_json_get_string (params, "leg");
+  if (speaker == NULL)
+    speaker = config->mono_leg;
+  if (!g_str_equal (speaker, "agent") && !g_str_equal (speaker, "customer")) {
+    drop_frame (stream, "unknown leg");
+    refuse (stream, CLOSE_POLICY, "leg must be agent or customer");
+    return;
+  }
+
+  call = copilot_call_table_lookup_active (self->table, call_sid);
+  if (call != NULL && copilot_call_get_leg (call, speaker) != NULL) {
+    g_message ("call %s: second %s stream refused", call_sid, speaker);
+    refuse (stream, CLOSE_POLICY, "leg already connected");
+    return;
+  }
+  if (call == NULL && copilot_call_table_lookup (self->table, call_sid)) {
+    g_message ("call %s: stream for an ended call refused", call_sid);
+    refuse (stream, CLOSE_POLICY, "call already ended");
+    return;
+  }
+  if (call == NULL && copilot_call_table_get_n_active (self->table) >=
+      config->max_calls) {
+    g_message ("call %s: refused, %u calls in progress", call_sid,
+        config->max_calls);
+    self->metrics->streams_refused_busy++;
+    refuse (stream, CLOSE_TRY_AGAIN, "too many calls");
+    return;
+  }
+
+  encoding = copilot_json_get_string (format, "encoding");
+  rate = member_uint (format, "sample_rate");
+  if (rate == 0)
+    rate = stream->query_rate ? stream->query_rate : config->sample_rate;
+
+  leg = copilot_leg_new (call_sid, speaker, is_mulaw (encoding), rate,
+      config->max_frame_size, config->asr, &error);
+  if (leg == NULL) {
+    g_message ("call %s: cannot start the %s leg: %s", call_sid, speaker,
+        error->message);
+    refuse (stream, CLOSE_INTERNAL, "cannot start the pipeline");
+    return;
+  }
+  if (!copilot_leg_push_frame (leg, text, length)) {
+    /* exotelsrc validates the whole frame (format, rate). */
+    copilot_leg_stop (leg, "disconnected");
+    drop_frame (stream, "start frame refused by exotelsrc");
+    refuse (stream, CLOSE_POLICY, "unsupported start frame");
+    return;
+  }
+
+  if (call == NULL)
+    call = copilot_call_table_create (self->table, call_sid);
+  copilot_call_add_leg (call, leg);
+  stream->call = g_object_ref (call);
+  stream->leg = g_steal_pointer (&leg);
+  g_signal_connect (stream->leg, "ended", G_CALLBACK (leg_ended_cb), stream);
+  g_message ("call %s: %s stream from %s (%s, %u Hz)", call_sid, speaker,
+      stream->peer, encoding ? encoding : "default encoding", rate);
+}
+
+static void
+handle_before_start (Stream * stream, const char *text, gsize length)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) root = copilot_json_parse_object (text, length, &error);
+  const char *event;
+
+  if (root == NULL) {
+    drop_frame (stream, error->message);
+    return;
+  }
+  event = copilot_json_get_string (json_node_get_object (root), "event");
+  if (g_strcmp0 (event, "connected") == 0)
+    return;
+  if (g_strcmp0 (event, "start") == 0) {
+    handle_start (stream, json_node_get_object (root), text, length);
+    return;
+  }
+  drop_frame (stream, "frame before start");
+}
+
+/* Main context: libsoup reads on the context the server belongs to. */
+static void
+message_cb (SoupWebsocketConnection * conn, gint type, GBytes * message,
+    gpointer user_data)
+{
+  Stream *stream = user_data;
+  const CopilotDaemonConfig *config = stream->ingest->config;
+  gint64 now = g_get_monotonic_time ();
+  gsize length;
+  const char *text = g_bytes_get_data (message, &length);
+
+  stream->ingest->metrics->frames_received++;
+  stream->last_frame_us = now;
+  if (soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN) {
+    drop_frame (stream, "stream is closing");
+    return;
+  }
+
+  if (now - stream->window_start_us >= G_USEC_PER_SEC) {
+    stream->window_start_us = now;
+    stream->window_frames = 0;
+  }
+  if (++stream->window_frames > config->max_frames_per_second) {
+    drop_frame (stream, "over the frame rate limit");
+    g_message ("call %s: more than %u frames per second", stream_name
+        (stream), config->max_frames_per_second);
+    if (stream->leg != NULL)
+      copilot_leg_finish (stream->leg, "disconnected",
+          (guint) (config->drain_timeout * 1000));
+    stream_close (stream, CLOSE_POLICY, "frame rate limit exceeded");
+    return;
+  }
+  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+    drop_frame (stream, "binary frame");
+    return;
+  }
+  if (stream->leg == NULL) {
+    handle_before_start (stream, text, length);
+    return;
+  }
+  if (!copilot_leg_push_frame (stream->leg, text, length))
+    drop_frame (stream, "refused by exotelsrc");
+}
+
+static void
+error_cb (SoupWebsocketConnection * conn, GError * error, gpointer user_data)
+{
+  Stream *stream = user_data;
+
+  /* libsoup has already answered with a close frame (1009 for a frame over
+   * max-incoming-payload-size); this only records it. */
+  if (g_error_matches (error, SOUP_WEBSOCKET_ERROR,
+          SOUP_WEBSOCKET_CLOSE_TOO_BIG)) {
+    stream->ingest->metrics->frames_received++;
+    stream->ingest->metrics->frames_dropped++;
+    stream->ingest->metrics->frames_oversized++;
+    g_message ("call %s: frame over %u bytes, closing the stream (1009)",
+        stream_name (stream), stream->ingest->config->max_frame_size);
+  } else {
+    g_message ("call %s: ingest stream error: %s", stream_name (stream),
+        error->message);
+  }
+}
+
+static void
+closed_cb (SoupWebsocketConnection * conn, gpointer user_data)
+{
+  Stream *stream = user_data;
+  CopilotIngest *self = stream->ingest;
+
+  g_debug ("call %s: ingest stream closed (%u)", stream_name (stream),
+      soup_websocket_connection_get_close_code (conn));
+  /* Without a stop frame the peer went away: what was received is still
+   * recognised, then the leg ends. */
+  if (stream->leg != NULL && !copilot_leg_is_ended (stream->leg))
+    copilot_leg_finish (stream->leg, "disconnected",
+        (guint) (self->config->drain_timeout * 1000));
+  g_hash_table_remove (self->streams, conn);
+}
+
+static void
+websocket_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
+    SoupWebsocketConnection * conn, gpointer user_data)
+{
+  CopilotIngest *self = user_data;
+  const CopilotDaemonConfig *config = self->config;
+  Stream *stream = g_new0 (Stream, 1);
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *query = g_uri_get_query (uri);
+  const char *host = soup_server_message_get_remote_host (msg);
+
+  stream->ingest = self;
+  stream->conn = g_object_ref (conn);
+  stream->peer = g_strdup (host ? host : "?");
+  stream->last_frame_us = g_get_monotonic_time ();
+  stream->window_start_us = stream->last_frame_us;
+
+  if (query != NULL) {
+    g_autoptr (GHashTable) params = g_uri_parse_params (query, -1, "&",
+        G_URI_PARAMS_NONE, NULL);
+    const char *track = params ? g_hash_table_lookup (params, "track") : NULL;
+    const char *rate = params ? g_hash_table_lookup (params,
+        "sample-rate") : NULL;
+    guint64 v;
+
+    if (track != NULL)
+      stream->query_track = g_strdup (track);
+    if (rate != NULL && g_ascii_string_to_unsigned (rate, 10, 8000, 24000,
+            &v, NULL) && (v == 8000 || v == 16000 || v == 24000))
+      stream->query_rate = (guint) v;
+  }
+
+  soup_websocket_connection_set_max_incoming_payload_size (conn,
+      config->max_frame_size);
+  soup_websocket_connection_set_keepalive_interval (conn,
+      config->keepalive_interval);
+  g_signal_connect (conn, "message", G_CALLBACK (message_cb), stream);
+  g_signal_connect (conn, "closed", G_CALLBACK (closed_cb), stream);
+  g_signal_connect (conn, "error", G_CALLBACK (error_cb), stream);
+  stream->idle_id = g_timeout_add ((guint) (config->idle_timeout * 1000),
+      idle_cb, stream);
+  g_hash_table_insert (self->streams, conn, stream);
+  g_debug ("ingest: stream from %s", stream->peer);
+}
+
+static void
+copilot_ingest_dispose (GObject * object)
+{
+  CopilotIngest *self = COPILOT_INGEST (object);
+
+  if (self->server != NULL) {
+    soup_server_remove_handler (self->server, self->config->exotel_path);
+    self->server = NULL;
+  }
+  g_clear_pointer (&self->streams, g_hash_table_unref);
+  g_clear_object (&self->table);
+  G_OBJECT_CLASS (copilot_ingest_parent_class)->dispose (object);
+}
+
+static void
+copilot_ingest_class_init (CopilotIngestClass * klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = copilot_ingest_dispose;
+}
+
+static void
+copilot_ingest_init (CopilotIngest * self)
+{
+  self->streams = g_hash_table_new_full (NULL, NULL, NULL,
+      (GDestroyNotify) stream_free);
+}
+
+/**
+ * copilot_ingest_new:
+ * @server: the server to add the endpoint to
+ * @config: (transfer none): settings, which must outlive the ingest
+ * @table: the calls
+ * @metrics: (transfer none): counters, which must outlive the ingest
+ *
+ * Returns: (transfer full): the ingest endpoint, serving at once
+ */
+CopilotIngest *
+copilot_ingest_new (SoupServer * server, const CopilotDaemonConfig * config,
+    CopilotCallTable * table, CopilotMetrics * metrics)
+{
+  CopilotIngest *self = g_object_new (COPILOT_TYPE_INGEST, NULL);
+
+  self->server = server;
+  self->config = config;
+  self->table = g_object_ref (table);
+  self->metrics = metrics;
+
+  soup_server_add_handler (server, config->exotel_path, auth_handler_cb,
+      self, NULL);
+  soup_server_add_websocket_handler (server, config->exotel_path, NULL, NULL,
+      websocket_cb, self, NULL);
+  if (!copilot_daemon_config_has_auth (config))
+    g_message ("ingest: %s accepts every client: no credentials or address "
+        "list configured", config->exotel_path);
+  return self;
+}
+
+guint
+copilot_ingest_get_n_streams (CopilotIngest * self)
+{
+  return g_hash_table_size (self->streams);
+}
+
+/**
+ * copilot_ingest_close_all:
+ *
+ * Closes every stream (1001); their legs are stopped by the caller.
+ */
+void
+copilot_ingest_close_all (CopilotIngest * self)
+{
+  GHashTableIter iter;
+  Stream *stream;
+
+  g_hash_table_iter_init (&iter, self->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & stream))
+    stream_close (stream, CLOSE_GOING_AWAY, "server stopping");
+}

@@ -1,0 +1,110 @@
+/* Small JSON helpers shared by the daemon's endpoints. */
+#include "config.h"
+
+#include "copilot-json-util.h"
+#include "copilot-error.h"
+
+/* json-glib's parser recurses once per nesting level; peers' documents are
+ * refused before parsing when they nest deeper than this. */
+#define MAX_NESTING 32
+
+static gboolean
+too_deep (const char *data, gsize length)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < length; i++) {
+    char c = data[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      if (++depth > MAX_NESTING)
+        return TRUE;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return FALSE;
+}
+
+/**
+ * copilot_json_parse_object:
+ * @data: text from a peer
+ * @length: its length
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable): the document, an object
+ */
+JsonNode *
+copilot_json_parse_object (const char *data, gsize length, GError ** error)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (GError) local = NULL;
+  JsonNode *root;
+
+  if (length > G_MAXSSIZE || too_deep (data, length)) {
+    g_set_error_literal (error, COPILOT_ERROR, COPILOT_ERROR_PARSE,
+        "JSON nested too deeply");
+    return NULL;
+  }
+  if (!g_utf8_validate (data, length, NULL)) {
+    g_set_error_literal (error, COPILOT_ERROR, COPILOT_ERROR_PARSE,
+        "not UTF-8 text");
+    return NULL;
+  }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, length, &local)) {
+    g_set_error (error, COPILOT_ERROR, COPILOT_ERROR_PARSE,
+        "invalid JSON: %s", local->message);
+    return NULL;
+  }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error_literal (error, COPILOT_ERROR, COPILOT_ERROR_PARSE,
+        "not a JSON object");
+    return NULL;
+  }
+  return json_node_ref (root);
+}
+
+/**
+ * copilot_json_get_string:
+ *
+ * Returns: (nullable): the string member, %NULL if absent or not a string
+ */
+const char *
+copilot_json_get_string (JsonObject * obj, const char *member)
+{
+  JsonNode *node = obj ? json_object_get_member (obj, member) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/**
+ * copilot_json_error:
+ *
+ * Returns: (transfer full): `{"error":message}` as text
+ */
+char *
+copilot_json_error (const char *message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  return json_to_string (node, FALSE);
+}
