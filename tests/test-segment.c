@@ -159,6 +159,21 @@ test_json_deep_nesting (void)
   g_assert_true (g_str_has_prefix (copilot_segment_get_text (ok), "[[[["));
 }
 
+static void
+test_json_nesting_ok (void)
+{
+  g_autofree char *deep = g_strnfill (17, '{');
+
+  g_assert_true (copilot_json_nesting_ok ("", 0, 0));
+  g_assert_true (copilot_json_nesting_ok ("[[1]]", 5, 2));
+  g_assert_false (copilot_json_nesting_ok ("[[1]]", 5, 1));
+  g_assert_false (copilot_json_nesting_ok (deep, 17, 16));
+  g_assert_true (copilot_json_nesting_ok (deep, 16, 16));
+  /* Brackets in strings, escaped quotes included, do not count. */
+  g_assert_true (copilot_json_nesting_ok ("[\"[[[\\\"[[\"]", 11, 1));
+  g_assert_false (copilot_json_nesting_ok ("[\"\\\"\",[[]]]", 11, 2));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -170,5 +185,6 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/json/bad-input", test_json_bad_input);
   g_test_add_func ("/segment/json/too-long", test_json_too_long);
   g_test_add_func ("/segment/json/deep-nesting", test_json_deep_nesting);
+  g_test_add_func ("/json/nesting-ok", test_json_nesting_ok);
   return g_test_run ();
 }

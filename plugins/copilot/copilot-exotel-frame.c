@@ -10,6 +10,8 @@
 
 #include "copilot-exotel-frame.h"
 
+#include <copilot-json.h>
+
 #include <string.h>
 #include <json-glib/json-glib.h>
 
@@ -118,34 +120,6 @@ copilot_exotel_parse_encoding (const char *name,
     }
   }
   return FALSE;
-}
-
-/* Returns FALSE if arrays and objects nest deeper than @max_depth, looking
- * only at brackets outside string literals. */
-static gboolean
-nesting_depth_ok (const char *data, gsize length, guint max_depth)
-{
-  guint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < length; i++) {
-    char c = data[i];
-
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth)
-        return FALSE;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      depth--;
-    }
-  }
-  return TRUE;
 }
 
 /* Reads an integer that may arrive as a JSON string or a JSON number.
@@ -468,7 +442,7 @@ copilot_exotel_frame_parse (const char *data, gsize length, GError ** error)
         COPILOT_EXOTEL_ERROR_JSON, "frame is empty or not UTF-8 text");
     return NULL;
   }
-  if (!nesting_depth_ok (data, length, MAX_NESTING)) {
+  if (!copilot_json_nesting_ok (data, length, MAX_NESTING)) {
     g_set_error_literal (error, COPILOT_EXOTEL_ERROR,
         COPILOT_EXOTEL_ERROR_JSON, "frame nests too deeply");
     return NULL;

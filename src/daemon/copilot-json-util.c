@@ -3,36 +3,11 @@
 
 #include "copilot-json-util.h"
 #include "copilot-error.h"
+#include "copilot-json.h"
 
 /* json-glib's parser recurses once per nesting level; peers' documents are
  * refused before parsing when they nest deeper than this. */
 #define MAX_NESTING 32
-
-static gboolean
-too_deep (const char *data, gsize length)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < length; i++) {
-    char c = data[i];
-
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '{' || c == '[') {
-      if (++depth > MAX_NESTING)
-        return TRUE;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      depth--;
-    }
-  }
-  return FALSE;
-}
 
 /**
  * copilot_json_parse_object:
@@ -49,7 +24,8 @@ copilot_json_parse_object (const char *data, gsize length, GError ** error)
   g_autoptr (GError) local = NULL;
   JsonNode *root;
 
-  if (length > G_MAXSSIZE || too_deep (data, length)) {
+  if (length > G_MAXSSIZE
+      || !copilot_json_nesting_ok (data, length, MAX_NESTING)) {
     g_set_error_literal (error, COPILOT_ERROR, COPILOT_ERROR_PARSE,
         "JSON nested too deeply");
     return NULL;

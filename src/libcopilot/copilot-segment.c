@@ -2,6 +2,7 @@
 
 #include "copilot-segment.h"
 #include "copilot-error.h"
+#include "copilot-json.h"
 
 #include <math.h>
 #include <string.h>
@@ -467,36 +468,6 @@ fail:
   return NULL;
 }
 
-/* Whether @json (of @length bytes) nests arrays and objects at most
- * MAX_NESTING deep, brackets inside strings aside. */
-static gboolean
-nesting_ok (const char *json, gsize length)
-{
-  gboolean in_string = FALSE, escaped = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < length; i++) {
-    char c = json[i];
-
-    if (in_string) {
-      if (escaped)
-        escaped = FALSE;
-      else if (c == '\\')
-        escaped = TRUE;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '{' || c == '[') {
-      if (++depth > MAX_NESTING)
-        return FALSE;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      depth--;
-    }
-  }
-  return TRUE;
-}
-
 /**
  * copilot_segment_new_from_json_string:
  * @json: JSON text
@@ -530,7 +501,7 @@ copilot_segment_new_from_json_string (const char *json, gssize length,
         MAX_DOCUMENT_LENGTH);
     return NULL;
   }
-  if (!nesting_ok (json, length)) {
+  if (!copilot_json_nesting_ok (json, length, MAX_NESTING)) {
     g_set_error (error, COPILOT_ERROR, COPILOT_ERROR_TOO_LARGE,
         "Invalid transcript segment: nested deeper than %d levels",
         MAX_NESTING);

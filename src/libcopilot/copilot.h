@@ -3,5 +3,6 @@
 
 #define COPILOT_INSIDE
 #include "copilot-error.h"
+#include "copilot-json.h"
 #include "copilot-segment.h"
 #undef COPILOT_INSIDE
