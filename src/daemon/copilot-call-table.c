@@ -185,6 +185,30 @@ copilot_call_table_get_n_active (CopilotCallTable * self)
   return g_hash_table_size (self->active);
 }
 
+/**
+ * copilot_call_table_count_active:
+ * @with_audio: count the calls with audio legs, or those without
+ *
+ * Audio calls and calls fed through the REST transcript API have separate
+ * limits, so that one kind cannot lock the other out.
+ *
+ * Returns: the number of active calls of that kind
+ */
+guint
+copilot_call_table_count_active (CopilotCallTable * self, gboolean with_audio)
+{
+  GHashTableIter iter;
+  gpointer call;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->active);
+  while (g_hash_table_iter_next (&iter, NULL, &call)) {
+    if (!copilot_call_has_audio (call) == !with_audio)
+      n++;
+  }
+  return n;
+}
+
 static gint
 newest_first (gconstpointer a, gconstpointer b)
 {

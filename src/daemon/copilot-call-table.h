@@ -24,6 +24,8 @@ CopilotCall *copilot_call_table_create (CopilotCallTable * self,
     const char *id);
 
 guint copilot_call_table_get_n_active (CopilotCallTable * self);
+guint copilot_call_table_count_active (CopilotCallTable * self,
+    gboolean with_audio);
 
 G_GNUC_WARN_UNUSED_RESULT
 GPtrArray *copilot_call_table_list (CopilotCallTable * self);

@@ -22,6 +22,7 @@ struct _CopilotCall
   gboolean ended;
   gboolean started_sent;
   GPtrArray *legs;              /* CopilotLeg, signals connected to us */
+  gboolean callended;           /* a leg ended with "callended" */
   GPtrArray *speakers;          /* char*, every leg or speaker seen */
   GQueue events;                /* CopilotEvent, oldest first */
   guint max_events;
@@ -273,7 +274,7 @@ finish_end (CopilotCall * self, const char *reason)
   self->ended = TRUE;
   self->ended_ms = now_ms ();
   if (self->end_reason == NULL)
-    self->end_reason = g_strdup (reason);
+    self->end_reason = g_strdup (self->callended ? "callended" : reason);
   fields = json_object_new ();
   json_object_set_string_member (fields, "reason", self->end_reason);
   g_message ("call %s: ended (%s)", self->id, self->end_reason);
@@ -287,9 +288,10 @@ leg_ended_cb (CopilotLeg * leg, const char *reason, gpointer user_data)
   CopilotCall *self = user_data;
   g_autoptr (CopilotCall) keep = g_object_ref (self);
 
-  /* The first "callended" wins; otherwise the last leg says why. */
-  if (g_strcmp0 (reason, "callended") == 0 && self->end_reason == NULL)
-    self->end_reason = g_strdup (reason);
+  /* The first "callended" wins; otherwise the last leg says why.  Only
+   * recorded here: the call's end_reason is set when the call ends. */
+  if (g_strcmp0 (reason, "callended") == 0 && !self->callended)
+    self->callended = TRUE;
   for (guint i = 0; i < self->legs->len; i++) {
     if (!copilot_leg_is_ended (g_ptr_array_index (self->legs, i)))
       return;
@@ -309,11 +311,33 @@ copilot_call_add_leg (CopilotCall * self, CopilotLeg * leg)
 {
   g_return_if_fail (!self->ended);
 
+  /* A speaker reconnecting replaces its ended leg: legs do not pile up. */
+  for (guint i = self->legs->len; i > 0; i--) {
+    CopilotLeg *old = g_ptr_array_index (self->legs, i - 1);
+
+    if (copilot_leg_is_ended (old) && g_str_equal (copilot_leg_get_speaker
+            (old), copilot_leg_get_speaker (leg))) {
+      g_signal_handlers_disconnect_by_data (old, self);
+      g_ptr_array_remove_index (self->legs, i - 1);
+    }
+  }
   g_ptr_array_add (self->legs, g_object_ref (leg));
   add_speaker (self, copilot_leg_get_speaker (leg));
   g_signal_connect (leg, "start", G_CALLBACK (leg_start_cb), self);
   g_signal_connect (leg, "transcript", G_CALLBACK (leg_transcript_cb), self);
   g_signal_connect (leg, "ended", G_CALLBACK (leg_ended_cb), self);
+}
+
+/**
+ * copilot_call_has_audio:
+ *
+ * Returns: whether audio legs ever joined the call (calls created through
+ *   the REST transcript API have none)
+ */
+gboolean
+copilot_call_has_audio (CopilotCall * self)
+{
+  return self->legs->len > 0;
 }
 
 /**

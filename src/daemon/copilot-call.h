@@ -23,6 +23,7 @@ CopilotEvent *copilot_call_emit (CopilotCall * self, const char *type,
     JsonObject * fields);
 
 void copilot_call_add_leg (CopilotCall * self, CopilotLeg * leg);
+gboolean copilot_call_has_audio (CopilotCall * self);
 CopilotLeg *copilot_call_get_leg (CopilotCall * self, const char *speaker);
 
 CopilotEvent *copilot_call_add_transcript (CopilotCall * self,

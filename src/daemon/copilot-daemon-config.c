@@ -21,6 +21,7 @@
 #define DEFAULT_SAMPLE_RATE 8000
 #define DEFAULT_LIVE_MAX_QUEUE 2000
 #define DEFAULT_LIVE_MAX_MESSAGE_SIZE (64 * 1024)
+#define DEFAULT_LIVE_MAX_CLIENTS 200
 #define DEFAULT_MAX_EVENTS_PER_CALL 10000
 #define DEFAULT_MAX_ENDED_CALLS 100
 #define DEFAULT_MAX_BODY_SIZE (64 * 1024)
@@ -50,6 +51,7 @@ copilot_daemon_config_new (void)
   self->asr = TRUE;
   self->live_max_queue = DEFAULT_LIVE_MAX_QUEUE;
   self->live_max_message_size = DEFAULT_LIVE_MAX_MESSAGE_SIZE;
+  self->live_max_clients = DEFAULT_LIVE_MAX_CLIENTS;
   self->max_events_per_call = DEFAULT_MAX_EVENTS_PER_CALL;
   self->max_ended_calls = DEFAULT_MAX_ENDED_CALLS;
   self->max_body_size = DEFAULT_MAX_BODY_SIZE;
@@ -245,6 +247,8 @@ copilot_daemon_config_new_from_key_file (GKeyFile * kf, GError ** error)
           &self->live_max_queue, error)
       || !get_uint (kf, "live", "max-message-size", 64, 16 * 1024 * 1024,
           &self->live_max_message_size, error)
+      || !get_uint (kf, "live", "max-live-clients", 1, 100000,
+          &self->live_max_clients, error)
       || !get_uint (kf, "events", "max-events-per-call", 10, 10000000,
           &self->max_events_per_call, error)
       || !get_uint (kf, "events", "max-ended-calls", 0, 1000000,

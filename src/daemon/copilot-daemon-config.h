@@ -36,6 +36,7 @@ typedef struct
   /* [live] */
   guint live_max_queue;         /* messages waiting per client */
   guint live_max_message_size;  /* bytes, client -> server */
+  guint live_max_clients;       /* /live/ws sockets open at once */
 
   /* [events] */
   guint max_events_per_call;

@@ -3,7 +3,8 @@
  * The daemon belongs to the thread-default main context it is started on:
  * the SoupServer, every WebSocket and every pipeline bus watch are attached
  * there. It serves the Exotel ingest (CopilotIngest), /live/ws
- * (CopilotLiveHub) and the REST API of docs/protocol.md, below. */
+ * (CopilotLiveHub), the /live page (copilot-live-ui.c) and the REST API of
+ * docs/protocol.md, below. */
 #include "config.h"
 
 #include "copilot-daemon.h"
@@ -11,10 +12,12 @@
 #include "copilot-ingest.h"
 #include "copilot-json-util.h"
 #include "copilot-live-hub.h"
+#include "copilot-live-ui.h"
 
 #include <string.h>
 
 #define LIVE_PATH "/live/ws"
+#define LIVE_UI_PATH "/live"
 #define MAX_SPEAKER_TEXT (16 * 1024)
 
 struct _CopilotDaemon
@@ -211,7 +214,9 @@ post_transcript (CopilotDaemon * self, SoupServerMessage * msg, const char *id)
     return;
   }
   if (call == NULL) {
-    if (copilot_call_table_get_n_active (self->table) >=
+    /* Calls fed through this API have their own limit: they cannot lock
+     * Exotel streams out. */
+    if (copilot_call_table_count_active (self->table, FALSE) >=
         self->config->max_calls) {
       respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many calls");
       return;
@@ -224,18 +229,6 @@ post_transcript (CopilotDaemon * self, SoupServerMessage * msg, const char *id)
       json_node_copy (copilot_event_get_node (event)));
   reply = object_node (obj);
   respond_node (msg, SOUP_STATUS_CREATED, reply);
-}
-
-static gboolean
-valid_call_id (const char *id)
-{
-  if (id == NULL || id[0] == '\0' || strlen (id) > 128)
-    return FALSE;
-  for (const char *p = id; *p != '\0'; p++) {
-    if (!g_ascii_isalnum (*p) && strchr ("-_.:", *p) == NULL)
-      return FALSE;
-  }
-  return TRUE;
 }
 
 /* /api/calls, /api/calls/{id}, /api/calls/{id}/transcript,
@@ -279,7 +272,7 @@ calls_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
     return;
   }
   id = g_uri_unescape_string (parts[1], NULL);
-  if (!valid_call_id (id)) {
+  if (!copilot_json_valid_call_id (id)) {
     respond_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid call id");
     return;
   }
@@ -339,15 +332,25 @@ not_found_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such resource");
 }
 
-/* Refuses a declared body over the limit before it is read. */
+/* Refuses a body over the limit before it is read.  A chunked body has no
+ * declared length and libsoup would store all of it before a handler could
+ * look (300 MB took the daemon to 629 MB): bodies must declare their
+ * length. */
 static void
 got_headers_cb (SoupServerMessage * msg, gpointer user_data)
 {
   CopilotDaemon *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  goffset length = soup_message_headers_get_content_length (headers);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
 
-  if (length > (goffset) self->config->max_body_size)
+  if (encoding == SOUP_ENCODING_CHUNKED || encoding == SOUP_ENCODING_EOF) {
+    respond_error (msg, SOUP_STATUS_LENGTH_REQUIRED,
+        "request body without Content-Length");
+    return;
+  }
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) >
+      (goffset) self->config->max_body_size)
     respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
         "request body too large");
 }
@@ -388,6 +391,8 @@ copilot_daemon_start (CopilotDaemon * self, GError ** error)
   self->hub = copilot_live_hub_new (self->server, LIVE_PATH, self->table,
       config->live_max_queue, config->live_max_message_size,
       config->keepalive_interval);
+  copilot_live_hub_set_max_clients (self->hub, config->live_max_clients);
+  copilot_live_ui_add_handler (self->server, LIVE_UI_PATH);
   soup_server_add_handler (self->server, "/api/calls", calls_cb, self, NULL);
   soup_server_add_handler (self->server, "/healthz", healthz_cb, self, NULL);
   soup_server_add_handler (self->server, "/metrics", metrics_cb, self, NULL);

@@ -16,8 +16,6 @@
 #define CLOSE_GOING_AWAY 1001
 #define CLOSE_POLICY 1008
 #define CLOSE_INTERNAL 1011
-#define CLOSE_TRY_AGAIN 1013
-#define MAX_CALL_SID 128
 
 typedef struct
 {
@@ -32,6 +30,7 @@ typedef struct
   guint idle_id;
   gint64 window_start_us;
   guint window_frames;
+  char *stop_reason;            /* the peer sent stop: why */
 } Stream;
 
 struct _CopilotIngest
@@ -59,6 +58,7 @@ stream_free (Stream * stream)
   g_object_unref (stream->conn);
   g_free (stream->peer);
   g_free (stream->query_track);
+  g_free (stream->stop_reason);
   g_free (stream);
 }
 
@@ -259,18 +259,6 @@ member_uint (JsonObject * obj, const char *name)
   return 0;
 }
 
-static gboolean
-valid_call_sid (const char *sid)
-{
-  if (sid == NULL || sid[0] == '\0' || strlen (sid) > MAX_CALL_SID)
-    return FALSE;
-  for (const char *p = sid; *p != '\0'; p++) {
-    if (!g_ascii_isalnum (*p) && strchr ("-_.:", *p) == NULL)
-      return FALSE;
-  }
-  return TRUE;
-}
-
 static void
 handle_start (Stream * stream, JsonObject * root, const char *text,
     gsize length)
@@ -296,7 +284,8 @@ handle_start (Stream * stream, JsonObject * root, const char *text,
     params = json_node_get_object (node);
 
   call_sid = copilot_json_get_string (start, "call_sid");
-  if (!valid_call_sid (call_sid)) {
+  /* The call_sid becomes the call id: same rule as REST and /live. */
+  if (!copilot_json_valid_call_id (call_sid)) {
     drop_frame (stream, "start frame without a usable call_sid");
     refuse (stream, CLOSE_POLICY, "start frame without a usable call_sid");
     return;
@@ -323,12 +312,14 @@ handle_start (Stream * stream, JsonObject * root, const char *text,
     refuse (stream, CLOSE_POLICY, "call already ended");
     return;
   }
-  if (call == NULL && copilot_call_table_get_n_active (self->table) >=
+  if (call == NULL && copilot_call_table_count_active (self->table, TRUE) >=
       config->max_calls) {
     g_message ("call %s: refused, %u calls in progress", call_sid,
         config->max_calls);
     self->metrics->streams_refused_busy++;
-    refuse (stream, CLOSE_TRY_AGAIN, "too many calls");
+    /* Not 1013 (try again later): libsoup 3.2 cannot send it and turns it
+     * into a protocol error (1002). */
+    refuse (stream, CLOSE_POLICY, "too many calls");
     return;
   }
 
@@ -336,6 +327,11 @@ handle_start (Stream * stream, JsonObject * root, const char *text,
   rate = member_uint (format, "sample_rate");
   if (rate == 0)
     rate = stream->query_rate ? stream->query_rate : config->sample_rate;
+  if (rate != 8000 && rate != 16000 && rate != 24000) {
+    drop_frame (stream, "unsupported sample rate");
+    refuse (stream, CLOSE_POLICY, "sample_rate must be 8000, 16000 or 24000");
+    return;
+  }
 
   leg = copilot_leg_new (call_sid, speaker, is_mulaw (encoding), rate,
       config->max_frame_size, config->asr, &error);
@@ -384,6 +380,33 @@ handle_before_start (Stream * stream, const char *text, gsize length)
   drop_frame (stream, "frame before start");
 }
 
+/* Remembers that the peer sent stop (and its reason), so that a close
+ * right after it ends the leg as the call ending, not as a disconnection.
+ * Media frames are large; only small frames are parsed for this. */
+static void
+note_stop (Stream * stream, const char *text, gsize length)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *obj, *stop;
+  const char *reason;
+
+  if (stream->stop_reason != NULL || length > 4096
+      || g_strstr_len (text, length, "\"stop\"") == NULL)
+    return;
+  root = copilot_json_parse_object (text, length, NULL);
+  if (root == NULL)
+    return;
+  obj = json_node_get_object (root);
+  if (g_strcmp0 (copilot_json_get_string (obj, "event"), "stop") != 0)
+    return;
+  stop = json_object_has_member (obj, "stop")
+      && JSON_NODE_HOLDS_OBJECT (json_object_get_member (obj, "stop")) ?
+      json_object_get_object_member (obj, "stop") : NULL;
+  reason = copilot_json_get_string (stop, "reason");
+  stream->stop_reason = g_strdup (g_strcmp0 (reason, "stopped") == 0 ?
+      "stopped" : "callended");
+}
+
 /* Main context: libsoup reads on the context the server belongs to. */
 static void
 message_cb (SoupWebsocketConnection * conn, gint type, GBytes * message,
@@ -396,7 +419,10 @@ message_cb (SoupWebsocketConnection * conn, gint type, GBytes * message,
   const char *text = g_bytes_get_data (message, &length);
 
   stream->ingest->metrics->frames_received++;
-  stream->last_frame_us = now;
+  /* Before start, frames (e.g. repeated "connected") do not keep a stream
+   * alive: it must start within the idle timeout of connecting. */
+  if (stream->leg != NULL)
+    stream->last_frame_us = now;
   if (soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN) {
     drop_frame (stream, "stream is closing");
     return;
@@ -424,6 +450,7 @@ message_cb (SoupWebsocketConnection * conn, gint type, GBytes * message,
     handle_before_start (stream, text, length);
     return;
   }
+  note_stop (stream, text, length);
   if (!copilot_leg_push_frame (stream->leg, text, length))
     drop_frame (stream, "refused by exotelsrc");
 }
@@ -459,7 +486,8 @@ closed_cb (SoupWebsocketConnection * conn, gpointer user_data)
   /* Without a stop frame the peer went away: what was received is still
    * recognised, then the leg ends. */
   if (stream->leg != NULL && !copilot_leg_is_ended (stream->leg))
-    copilot_leg_finish (stream->leg, "disconnected",
+    copilot_leg_finish (stream->leg, stream->stop_reason ?
+        stream->stop_reason : "disconnected",
         (guint) (self->config->drain_timeout * 1000));
   g_hash_table_remove (self->streams, conn);
 }

@@ -5,6 +5,8 @@
 #include "copilot-error.h"
 #include "copilot-json.h"
 
+#include <string.h>
+
 /* json-glib's parser recurses once per nesting level; peers' documents are
  * refused before parsing when they nest deeper than this. */
 #define MAX_NESTING 32
@@ -83,4 +85,25 @@ copilot_json_error (const char *message)
   json_builder_end_object (b);
   node = json_builder_get_root (b);
   return json_to_string (node, FALSE);
+}
+
+/**
+ * copilot_json_valid_call_id:
+ * @id: (nullable): a call id from a peer (REST path, /live subscription)
+ *
+ * Call ids are 1 to 128 characters of ASCII letters, digits and "-_.:", so
+ * they are safe in paths, logs and JSON without escaping.
+ *
+ * Returns: whether the daemon accepts @id
+ */
+gboolean
+copilot_json_valid_call_id (const char *id)
+{
+  if (id == NULL || id[0] == '\0' || strlen (id) > 128)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++) {
+    if (!g_ascii_isalnum (*p) && strchr ("-_.:", *p) == NULL)
+      return FALSE;
+  }
+  return TRUE;
 }

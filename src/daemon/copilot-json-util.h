@@ -14,4 +14,6 @@ const char *copilot_json_get_string (JsonObject * obj, const char *member);
 G_GNUC_WARN_UNUSED_RESULT
 char *copilot_json_error (const char *message);
 
+gboolean copilot_json_valid_call_id (const char *id);
+
 G_END_DECLS

@@ -4,8 +4,16 @@
  * handed to libsoup: a message goes to the connection only while its socket
  * can take more, so libsoup's own buffer stays small, and a client whose
  * queue grows past max-queue is dropped (1008) instead of buffering without
- * bound. Replays and live events are queued in one order, so a client sees
- * every event of a call exactly once and in sequence. */
+ * bound.
+ *
+ * Replays are not queued. A client keeps a cursor per call it follows (the
+ * highest seq sent), and a call with stored events still to send sits in the
+ * client's backlog; the backlog is read from the call's own event log only
+ * while the socket can take more. So a replay costs a cursor, not a copy of
+ * the log, and a client that never reads holds at most max-queue messages
+ * however often it subscribes. Because every event, replayed or live, is
+ * sent only above its call's cursor, a client gets each (call_id, seq) at
+ * most once and in order, whatever it subscribes to. */
 #include "config.h"
 
 #include "copilot-live-hub.h"
@@ -15,14 +23,26 @@
 
 #define CLOSE_POLICY 1008
 #define CLOSE_GOING_AWAY 1001
+/* Call ids one client may follow by name ("*" is not counted). */
+#define MAX_SUBSCRIPTIONS 64
+#define DEFAULT_MAX_CLIENTS 200
+
+typedef struct
+{
+  CopilotCall *call;            /* owned; NULL until the call exists */
+  guint64 sent;                 /* highest seq of @call sent (or skipped) */
+  gboolean in_backlog;          /* stored events above @sent still to send */
+} Cursor;
 
 typedef struct
 {
   CopilotLiveHub *hub;          /* borrowed */
   SoupWebsocketConnection *conn;
   GPollableOutputStream *out;   /* NULL if the stream cannot be polled */
-  GHashTable *calls;            /* subscribed call ids */
+  GHashTable *calls;            /* call ids subscribed by name */
   gboolean all;
+  GHashTable *cursors;          /* call id -> Cursor, for followed calls */
+  GQueue backlog;               /* call ids (owned) with a replay to send */
   GQueue pending;               /* GBytes */
   GSource *flush_source;
   gboolean dropped;
@@ -38,10 +58,18 @@ struct _CopilotLiveHub
   guint max_queue;
   guint max_message_size;
   guint keepalive_interval;
+  guint max_clients;
   GHashTable *clients;          /* SoupWebsocketConnection -> Client */
 };
 
 G_DEFINE_TYPE (CopilotLiveHub, copilot_live_hub, G_TYPE_OBJECT);
+
+static void
+cursor_free (Cursor * cursor)
+{
+  g_clear_object (&cursor->call);
+  g_free (cursor);
+}
 
 static void
 client_free (Client * client)
@@ -52,9 +80,18 @@ client_free (Client * client)
     g_source_unref (client->flush_source);
   }
   g_queue_clear_full (&client->pending, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&client->backlog, g_free);
+  g_hash_table_unref (client->cursors);
   g_hash_table_unref (client->calls);
   g_object_unref (client->conn);
   g_free (client);
+}
+
+static gboolean
+is_open (Client * client)
+{
+  return !client->dropped && soup_websocket_connection_get_state (client->conn)
+      == SOUP_WEBSOCKET_STATE_OPEN;
 }
 
 static gboolean
@@ -69,6 +106,141 @@ send_now (Client * client, GBytes * bytes)
 {
   soup_websocket_connection_send_message (client->conn,
       SOUP_WEBSOCKET_DATA_TEXT, bytes);
+}
+
+static GBytes *
+event_bytes (CopilotEvent * event)
+{
+  const char *json = copilot_event_get_json (event);
+
+  return g_bytes_new_with_free_func (json, strlen (json),
+      (GDestroyNotify) copilot_event_unref, copilot_event_ref (event));
+}
+
+static gboolean
+follows (Client * client, const char *id)
+{
+  return client->all || g_hash_table_contains (client->calls, id);
+}
+
+/* Returns the cursor of @call, creating it. A cursor still waiting for its
+ * call keeps the client's last_seq; one left by an earlier call of the same
+ * id (ids may be reused once a call has ended) starts again from 0. */
+static Cursor *
+cursor_for (Client * client, CopilotCall * call)
+{
+  const char *id = copilot_call_get_id (call);
+  Cursor *cursor = g_hash_table_lookup (client->cursors, id);
+
+  if (cursor == NULL) {
+    cursor = g_new0 (Cursor, 1);
+    g_hash_table_insert (client->cursors, g_strdup (id), cursor);
+  }
+  if (cursor->call != call) {
+    if (cursor->call != NULL)
+      cursor->sent = 0;
+    g_set_object (&cursor->call, call);
+  }
+  return cursor;
+}
+
+static void
+backlog_remove (Client * client, const char *id)
+{
+  GList *l = g_queue_find_custom (&client->backlog, id,
+      (GCompareFunc) g_strcmp0);
+
+  if (l != NULL) {
+    g_free (l->data);
+    g_queue_delete_link (&client->backlog, l);
+  }
+}
+
+/* Forgets @id's cursor unless the client still follows it. */
+static void
+forget_unfollowed (Client * client, const char *id)
+{
+  if (follows (client, id))
+    return;
+  backlog_remove (client, id);
+  g_hash_table_remove (client->cursors, id);
+}
+
+static void
+clear_backlog (Client * client)
+{
+  GHashTableIter iter;
+  Cursor *cursor;
+
+  g_queue_clear_full (&client->backlog, g_free);
+  g_hash_table_iter_init (&iter, client->cursors);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & cursor))
+    cursor->in_backlog = FALSE;
+}
+
+/* Sends the head of the backlog while the socket can take more. Returns
+ * FALSE once the socket is full. */
+static gboolean
+send_backlog (Client * client)
+{
+  CopilotLiveHub *self = client->hub;
+
+  while (!g_queue_is_empty (&client->backlog)) {
+    const char *id = g_queue_peek_head (&client->backlog);
+    CopilotCall *call = copilot_call_table_lookup (self->table, id);
+    g_autoptr (GPtrArray) events = NULL;
+    Cursor *cursor;
+    GBytes *bytes;
+    guint i;
+
+    if (call == NULL) {
+      /* Forgotten since the subscription: nothing left to replay. */
+      Cursor *c = g_hash_table_lookup (client->cursors, id);
+
+      if (c != NULL)
+        c->in_backlog = FALSE;
+      g_free (g_queue_pop_head (&client->backlog));
+      continue;
+    }
+    cursor = cursor_for (client, call);
+    events = copilot_call_dup_events (call, cursor->sent);
+    for (i = 0; i < events->len; i++) {
+      CopilotEvent *event = g_ptr_array_index (events, i);
+
+      if (!is_open (client) || !can_write (client))
+        return FALSE;
+      bytes = event_bytes (event);
+      send_now (client, bytes);
+      g_bytes_unref (bytes);
+      cursor->sent = copilot_event_get_seq (event);
+    }
+    cursor->in_backlog = FALSE;
+    g_free (g_queue_pop_head (&client->backlog));
+  }
+  return TRUE;
+}
+
+/* Hands the queue, then the backlog, to libsoup while the socket can take
+ * more. Returns whether anything is left to send. */
+static gboolean
+pump (Client * client)
+{
+  GBytes *bytes;
+
+  if (!is_open (client)) {
+    g_queue_clear_full (&client->pending, (GDestroyNotify) g_bytes_unref);
+    clear_backlog (client);
+    return FALSE;
+  }
+  while (!g_queue_is_empty (&client->pending) && can_write (client)) {
+    bytes = g_queue_pop_head (&client->pending);
+    send_now (client, bytes);
+    g_bytes_unref (bytes);
+  }
+  if (g_queue_is_empty (&client->pending))
+    send_backlog (client);
+  return !g_queue_is_empty (&client->pending)
+      || !g_queue_is_empty (&client->backlog);
 }
 
 static gboolean flush_cb (GObject * stream, gpointer user_data);
@@ -89,17 +261,18 @@ static gboolean
 flush_cb (GObject * stream, gpointer user_data)
 {
   Client *client = user_data;
-  GBytes *bytes;
 
-  while (!g_queue_is_empty (&client->pending) && can_write (client)) {
-    bytes = g_queue_pop_head (&client->pending);
-    send_now (client, bytes);
-    g_bytes_unref (bytes);
-  }
-  if (!g_queue_is_empty (&client->pending))
+  if (pump (client))
     return G_SOURCE_CONTINUE;
   g_clear_pointer (&client->flush_source, g_source_unref);
   return G_SOURCE_REMOVE;
+}
+
+static void
+flush (Client * client)
+{
+  if (pump (client))
+    ensure_flush_source (client);
 }
 
 static void
@@ -107,19 +280,20 @@ drop_client (Client * client)
 {
   client->dropped = TRUE;
   g_queue_clear_full (&client->pending, (GDestroyNotify) g_bytes_unref);
+  clear_backlog (client);
   g_message ("live: dropping a client that cannot keep up (%u messages "
       "waiting)", client->hub->max_queue);
   soup_websocket_connection_close (client->conn, CLOSE_POLICY,
       "client too slow");
 }
 
-/* Takes @bytes. A replay may queue more than max-queue at once: the bound
- * is applied to live traffic, which is what grows without end. */
+/* Takes @bytes. Everything queued counts against max-queue: live events,
+ * call lists, errors and pongs. Replays do not pass here (see
+ * send_backlog). */
 static void
-client_send (Client * client, GBytes * bytes, gboolean live)
+client_send (Client * client, GBytes * bytes)
 {
-  if (client->dropped || soup_websocket_connection_get_state (client->conn)
-      != SOUP_WEBSOCKET_STATE_OPEN) {
+  if (!is_open (client)) {
     g_bytes_unref (bytes);
     return;
   }
@@ -128,7 +302,7 @@ client_send (Client * client, GBytes * bytes, gboolean live)
     g_bytes_unref (bytes);
     return;
   }
-  if (live && client->pending.length >= client->hub->max_queue) {
+  if (client->pending.length >= client->hub->max_queue) {
     g_bytes_unref (bytes);
     drop_client (client);
     return;
@@ -138,21 +312,11 @@ client_send (Client * client, GBytes * bytes, gboolean live)
 }
 
 static void
-client_send_event (Client * client, CopilotEvent * event, gboolean live)
-{
-  const char *json = copilot_event_get_json (event);
-
-  client_send (client, g_bytes_new_with_free_func (json, strlen (json),
-          (GDestroyNotify) copilot_event_unref, copilot_event_ref (event)),
-      live);
-}
-
-static void
 client_send_node (Client * client, JsonNode * node)
 {
   char *json = json_to_string (node, FALSE);
 
-  client_send (client, g_bytes_new_take (json, strlen (json)), TRUE);
+  client_send (client, g_bytes_new_take (json, strlen (json)));
 }
 
 static void
@@ -165,7 +329,7 @@ client_send_error (Client * client, const char *message)
   with_type = g_strdup_printf ("{\"type\":\"error\",%s", json + 1);
   g_free (json);
   g_debug ("live: client error: %s", message);
-  client_send (client, g_bytes_new (with_type, strlen (with_type)), TRUE);
+  client_send (client, g_bytes_new (with_type, strlen (with_type)));
 }
 
 static void
@@ -182,13 +346,27 @@ client_send_calls (Client * client)
   client_send_node (client, node);
 }
 
+/* Puts @id in the backlog: its stored events above max (cursor, @last_seq)
+ * go out as the socket drains. @call may be NULL (not created yet). */
 static void
-replay (Client * client, CopilotCall * call, guint64 last_seq)
+replay (Client * client, const char *id, CopilotCall * call, guint64 last_seq)
 {
-  g_autoptr (GPtrArray) events = copilot_call_dup_events (call, last_seq);
+  Cursor *cursor;
 
-  for (guint i = 0; i < events->len; i++)
-    client_send_event (client, g_ptr_array_index (events, i), FALSE);
+  if (call != NULL) {
+    cursor = cursor_for (client, call);
+  } else {
+    cursor = g_hash_table_lookup (client->cursors, id);
+    if (cursor == NULL) {
+      cursor = g_new0 (Cursor, 1);
+      g_hash_table_insert (client->cursors, g_strdup (id), cursor);
+    }
+  }
+  cursor->sent = MAX (cursor->sent, last_seq);
+  if (call == NULL || cursor->in_backlog)
+    return;
+  cursor->in_backlog = TRUE;
+  g_queue_push_tail (&client->backlog, g_strdup (id));
 }
 
 static gboolean
@@ -210,6 +388,8 @@ get_seq (JsonNode * node, guint64 * out)
   return TRUE;
 }
 
+/* A subscribe to something the client already follows is ignored: what it
+ * has been sent stays sent, and nothing is queued for it. */
 static void
 subscribe (Client * client, JsonObject * msg)
 {
@@ -225,6 +405,8 @@ subscribe (Client * client, JsonObject * msg)
     JsonObject *seqs = NULL;
     g_autoptr (GPtrArray) calls = NULL;
 
+    if (client->all)
+      return;
     if (last != NULL && !JSON_NODE_HOLDS_NULL (last)) {
       if (!JSON_NODE_HOLDS_OBJECT (last)) {
         client_send_error (client, "last_seq for \"*\" must be an object "
@@ -235,7 +417,7 @@ subscribe (Client * client, JsonObject * msg)
     }
     client->all = TRUE;
     client_send_calls (client);
-    /* Every active call, and the ended ones the client already knows. */
+    /* Every call kept, active and ended, oldest first. */
     calls = copilot_call_table_list (self->table);
     for (guint i = calls->len; i > 0; i--) {
       CopilotCall *call = g_ptr_array_index (calls, i - 1);
@@ -247,23 +429,50 @@ subscribe (Client * client, JsonObject * msg)
         client_send_error (client, "last_seq values must be integers >= 0");
         continue;
       }
-      if (copilot_call_is_ended (call) && n == NULL)
-        continue;
-      replay (client, call, seq);
+      replay (client, id, call, seq);
     }
-    return;
   } else {
-    CopilotCall *call;
     guint64 seq = 0;
 
+    if (!copilot_json_valid_call_id (call_id)) {
+      client_send_error (client, "invalid call_id");
+      return;
+    }
+    if (g_hash_table_contains (client->calls, call_id))
+      return;
+    if (g_hash_table_size (client->calls) >= MAX_SUBSCRIPTIONS) {
+      client_send_error (client, "too many subscriptions (at most "
+          G_STRINGIFY (MAX_SUBSCRIPTIONS) " call ids; use \"*\")");
+      return;
+    }
     if (!get_seq (last, &seq)) {
       client_send_error (client, "last_seq must be an integer >= 0");
       return;
     }
     g_hash_table_add (client->calls, g_strdup (call_id));
-    call = copilot_call_table_lookup (self->table, call_id);
-    if (call != NULL)
-      replay (client, call, seq);
+    replay (client, call_id, copilot_call_table_lookup (self->table, call_id),
+        seq);
+  }
+  flush (client);
+}
+
+static void
+unsubscribe (Client * client, const char *call_id)
+{
+  if (g_str_equal (call_id, "*")) {
+    GHashTableIter iter;
+    const char *id;
+
+    client->all = FALSE;
+    g_hash_table_iter_init (&iter, client->cursors);
+    while (g_hash_table_iter_next (&iter, (gpointer *) & id, NULL)) {
+      if (g_hash_table_contains (client->calls, id))
+        continue;
+      backlog_remove (client, id);
+      g_hash_table_iter_remove (&iter);
+    }
+  } else if (g_hash_table_remove (client->calls, call_id)) {
+    forget_unfollowed (client, call_id);
   }
 }
 
@@ -290,14 +499,12 @@ handle_client_message (Client * client, const char *text, gsize length)
 
     if (call_id == NULL)
       client_send_error (client, "unsubscribe needs a call_id");
-    else if (g_str_equal (call_id, "*"))
-      client->all = FALSE;
     else
-      g_hash_table_remove (client->calls, call_id);
+      unsubscribe (client, call_id);
   } else if (g_str_equal (type, "ping")) {
     const char *pong = "{\"type\":\"pong\"}";
 
-    client_send (client, g_bytes_new_static (pong, strlen (pong)), TRUE);
+    client_send (client, g_bytes_new_static (pong, strlen (pong)));
   } else {
     g_autofree char *m = g_strdup_printf ("unknown message type \"%s\"",
         type);
@@ -336,14 +543,24 @@ websocket_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
     SoupWebsocketConnection * conn, gpointer user_data)
 {
   CopilotLiveHub *self = user_data;
-  Client *client = g_new0 (Client, 1);
+  Client *client;
   GOutputStream *out =
       g_io_stream_get_output_stream (soup_websocket_connection_get_io_stream
       (conn));
 
+  if (g_hash_table_size (self->clients) >= self->max_clients) {
+    g_message ("live: refusing a client: %u clients already",
+        self->max_clients);
+    soup_websocket_connection_close (conn, CLOSE_POLICY, "too many clients");
+    return;
+  }
+  client = g_new0 (Client, 1);
   client->hub = self;
   client->conn = g_object_ref (conn);
   client->calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  client->cursors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) cursor_free);
+  g_queue_init (&client->backlog);
   g_queue_init (&client->pending);
   if (G_IS_POLLABLE_OUTPUT_STREAM (out)
       && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out)))
@@ -367,13 +584,50 @@ table_event_cb (CopilotCallTable * table, CopilotCall * call,
 {
   CopilotLiveHub *self = user_data;
   const char *id = copilot_call_get_id (call);
+  guint64 seq = copilot_event_get_seq (event);
   GHashTableIter iter;
   Client *client;
 
   g_hash_table_iter_init (&iter, self->clients);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & client)) {
-    if (client->all || g_hash_table_contains (client->calls, id))
-      client_send_event (client, event, TRUE);
+    Cursor *cursor;
+
+    if (!follows (client, id) || !is_open (client))
+      continue;
+    cursor = cursor_for (client, call);
+    /* A call with a replay under way gets this event from its log, after
+     * the older ones. */
+    if (cursor->in_backlog || seq <= cursor->sent)
+      continue;
+    cursor->sent = seq;
+    client_send (client, event_bytes (event));
+  }
+}
+
+/* Lets go of calls the table has forgotten, so that a cursor does not keep
+ * a call's event log alive, and a later call with the same id starts from
+ * seq 1 again. @kept: the calls still in the table. */
+static void
+prune_cursors (Client * client, GHashTable * kept)
+{
+  GHashTableIter iter;
+  const char *id;
+  Cursor *cursor;
+
+  g_hash_table_iter_init (&iter, client->cursors);
+  while (g_hash_table_iter_next (&iter, (gpointer *) & id,
+          (gpointer *) & cursor)) {
+    if (cursor->call == NULL || g_hash_table_contains (kept, cursor->call))
+      continue;
+    if (cursor->in_backlog)
+      backlog_remove (client, id);
+    if (g_hash_table_contains (client->calls, id)) {
+      g_clear_object (&cursor->call);
+      cursor->sent = 0;
+      cursor->in_backlog = FALSE;
+    } else {
+      g_hash_table_iter_remove (&iter);
+    }
   }
 }
 
@@ -381,11 +635,16 @@ static void
 calls_changed_cb (CopilotCallTable * table, gpointer user_data)
 {
   CopilotLiveHub *self = user_data;
+  g_autoptr (GPtrArray) calls = copilot_call_table_list (self->table);
+  g_autoptr (GHashTable) kept = g_hash_table_new (NULL, NULL);
   GHashTableIter iter;
   Client *client;
 
+  for (guint i = 0; i < calls->len; i++)
+    g_hash_table_add (kept, g_ptr_array_index (calls, i));
   g_hash_table_iter_init (&iter, self->clients);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & client)) {
+    prune_cursors (client, kept);
     if (client->all)
       client_send_calls (client);
   }
@@ -453,12 +712,27 @@ copilot_live_hub_new (SoupServer * server, const char *path,
   self->max_queue = MAX (max_queue, 1);
   self->max_message_size = max_message_size;
   self->keepalive_interval = keepalive_interval;
+  self->max_clients = DEFAULT_MAX_CLIENTS;
   g_signal_connect (table, "event", G_CALLBACK (table_event_cb), self);
   g_signal_connect (table, "calls-changed", G_CALLBACK (calls_changed_cb),
       self);
   soup_server_add_websocket_handler (server, path, NULL, NULL, websocket_cb,
       self, NULL);
   return self;
+}
+
+/**
+ * copilot_live_hub_set_max_clients:
+ * @self: a hub
+ * @max_clients: sockets open at once (at least 1); one more is closed at
+ *   once with 1008 "too many clients"
+ *
+ * The default is 200 (the [live] max-live-clients key of the daemon).
+ */
+void
+copilot_live_hub_set_max_clients (CopilotLiveHub * self, guint max_clients)
+{
+  self->max_clients = MAX (max_clients, 1);
 }
 
 guint
@@ -480,11 +754,13 @@ copilot_live_hub_close_all (CopilotLiveHub * self)
     if (soup_websocket_connection_get_state (client->conn) !=
         SOUP_WEBSOCKET_STATE_OPEN)
       continue;
-    /* What is queued (at most max-queue messages) goes before the close. */
+    /* What is queued (at most max-queue messages) goes before the close;
+     * a replay still under way is cut short. */
     while ((bytes = g_queue_pop_head (&client->pending)) != NULL) {
       send_now (client, bytes);
       g_bytes_unref (bytes);
     }
+    clear_backlog (client);
     soup_websocket_connection_close (client->conn, CLOSE_GOING_AWAY,
         "server stopping");
   }

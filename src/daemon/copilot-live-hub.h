@@ -16,6 +16,9 @@ CopilotLiveHub *copilot_live_hub_new (SoupServer * server, const char *path,
     CopilotCallTable * table, guint max_queue, guint max_message_size,
     guint keepalive_interval);
 
+void copilot_live_hub_set_max_clients (CopilotLiveHub * self,
+    guint max_clients);
+
 guint copilot_live_hub_get_n_clients (CopilotLiveHub * self);
 
 void copilot_live_hub_close_all (CopilotLiveHub * self);

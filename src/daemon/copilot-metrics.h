@@ -14,7 +14,7 @@ typedef struct
   guint64 events;
   guint64 calls;
   guint64 streams_refused;
-  guint64 streams_refused_busy;  /* closed with 1013 */
+  guint64 streams_refused_busy;  /* closed at max-calls (1008) */
   guint64 frames_oversized;     /* streams closed with 1009 */
   /* transcript.final latency_ms histogram */
   guint64 latency_buckets[COPILOT_METRICS_N_BUCKETS];
