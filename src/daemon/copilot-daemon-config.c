@@ -70,6 +70,7 @@ copilot_daemon_config_free (CopilotDaemonConfig * self)
   g_free (self->password);
   g_ptr_array_unref (self->allow_ips);
   g_free (self->mono_leg);
+  g_free (self->decoder_options);
   g_free (self);
 }
 
@@ -243,6 +244,8 @@ copilot_daemon_config_new_from_key_file (GKeyFile * kf, GError ** error)
       || !get_uint (kf, "exotel", "sample-rate", 8000, 24000,
           &self->sample_rate, error)
       || !get_boolean (kf, "asr", "enabled", &self->asr, error)
+      || !get_string (kf, "asr", "decoder-options", &self->decoder_options,
+          error)
       || !get_uint (kf, "live", "max-queue", 1, 10000000,
           &self->live_max_queue, error)
       || !get_uint (kf, "live", "max-message-size", 64, 16 * 1024 * 1024,

@@ -32,6 +32,7 @@ typedef struct
   char *mono_leg;               /* "customer" or "agent" */
   guint sample_rate;            /* used when neither start nor query has one */
   gboolean asr;                 /* FALSE: ingest + VAD only */
+  char *decoder_options;        /* asrsink decoder-options, or NULL */
 
   /* [live] */
   guint live_max_queue;         /* messages waiting per client */

@@ -13,6 +13,9 @@
 #include "copilot-json-util.h"
 #include "copilot-live-hub.h"
 #include "copilot-live-ui.h"
+#include "copilot-leg.h"
+
+#include <gst/gst.h>
 
 #include <string.h>
 
@@ -373,6 +376,45 @@ request_started_cb (SoupServer * server, SoupServerMessage * msg,
  *
  * Returns: %TRUE if listening
  */
+/* Checks, before accepting calls, that an asrsink can start with the
+ * configured models and decoder options (cheap: the files and options are
+ * checked, and the pool starts loading a decoder in the background, which
+ * the first call then finds ready). */
+static gboolean
+check_recogniser (const CopilotDaemonConfig * config, GError ** error)
+{
+  g_autoptr (GstElement) probe = gst_element_factory_make ("asrsink", NULL);
+  g_autoptr (GstBus) bus = gst_bus_new ();
+  g_autoptr (GstMessage) msg = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autofree char *dbg = NULL;
+  GstStateChangeReturn ret;
+
+  if (probe == NULL) {
+    g_set_error_literal (error, COPILOT_ERROR, COPILOT_ERROR_FAILED,
+        "The copilot GStreamer plugin (asrsink) is not installed or not on "
+        "GST_PLUGIN_PATH");
+    return FALSE;
+  }
+  gst_element_set_bus (probe, bus);
+  if (config->decoder_options != NULL)
+    g_object_set (probe, "decoder-options", config->decoder_options, NULL);
+  g_object_set (probe, "async", FALSE, NULL);
+  ret = gst_element_set_state (probe, GST_STATE_PAUSED);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  gst_element_set_state (probe, GST_STATE_NULL);
+  gst_element_set_bus (probe, NULL);
+  if (ret != GST_STATE_CHANGE_FAILURE)
+    return TRUE;
+  if (msg != NULL)
+    gst_message_parse_error (msg, &err, &dbg);
+  g_set_error (error, COPILOT_ERROR, COPILOT_ERROR_INVALID,
+      "[asr] speech recognition cannot start%s: %s%s%s",
+      config->decoder_options ? " (check decoder-options)" : "",
+      err ? err->message : "unknown error", dbg ? " " : "", dbg ? dbg : "");
+  return FALSE;
+}
+
 gboolean
 copilot_daemon_start (CopilotDaemon * self, GError ** error)
 {
@@ -383,6 +425,11 @@ copilot_daemon_start (CopilotDaemon * self, GError ** error)
 
   g_return_val_if_fail (self->server == NULL, FALSE);
 
+  if (config->asr) {
+    if (!check_recogniser (config, error))
+      return FALSE;
+    copilot_leg_set_default_decoder_options (config->decoder_options);
+  }
   self->server = soup_server_new ("server-header", "copilotd/" VERSION, NULL);
   self->table = copilot_call_table_new (config->max_events_per_call,
       config->max_ended_calls, &self->metrics);

@@ -1,10 +1,14 @@
-/* The Exotel ingest WebSocket endpoint: one stream per leg of a call.
+/* The Exotel ingest WebSocket endpoint: one stream per leg of a call, or
+ * one stream carrying both legs as its inbound and outbound tracks.
  *
  * Main context only. A handler on the endpoint's path checks the client's
  * address and HTTP Basic credentials before the WebSocket handshake, so a
  * refused upgrade gets 401 and creates nothing. Frames before `start` are
  * looked at here; `start` names the call and the leg, which gets its
- * pipeline (CopilotLeg), and from then on every frame goes to exotelsrc. */
+ * pipeline (CopilotLeg), and from then on every frame goes to exotelsrc.
+ * A dual-track stream (`?tracks=both` or `custom_parameters.tracks` "both")
+ * gets two legs, customer on exotelsrc track=inbound and agent on
+ * track=outbound; every frame goes to both and each keeps its own track. */
 #include "config.h"
 
 #include "copilot-ingest.h"
@@ -23,9 +27,11 @@ typedef struct
   SoupWebsocketConnection *conn;
   char *peer;
   char *query_track;
+  gboolean query_both;          /* ?tracks=both */
   guint query_rate;
   CopilotCall *call;
-  CopilotLeg *leg;
+  CopilotLeg *legs[2];          /* one, or agent and customer */
+  guint n_legs;
   gint64 last_frame_us;
   guint idle_id;
   gint64 window_start_us;
@@ -51,9 +57,10 @@ stream_free (Stream * stream)
 {
   g_clear_handle_id (&stream->idle_id, g_source_remove);
   g_signal_handlers_disconnect_by_data (stream->conn, stream);
-  if (stream->leg != NULL)
-    g_signal_handlers_disconnect_by_data (stream->leg, stream);
-  g_clear_object (&stream->leg);
+  for (guint i = 0; i < stream->n_legs; i++) {
+    g_signal_handlers_disconnect_by_data (stream->legs[i], stream);
+    g_clear_object (&stream->legs[i]);
+  }
   g_clear_object (&stream->call);
   g_object_unref (stream->conn);
   g_free (stream->peer);
@@ -78,6 +85,16 @@ stream_close (Stream * stream, gushort code, const char *reason)
     g_message ("call %s: closing ingest stream (%u %s)", stream_name (stream),
         code, reason);
   soup_websocket_connection_close (stream->conn, code, reason);
+}
+
+/* Lets the stream's legs drain what they received, then end. */
+static void
+stream_finish_legs (Stream * stream, const char *reason)
+{
+  guint drain_ms = (guint) (stream->ingest->config->drain_timeout * 1000);
+
+  for (guint i = 0; i < stream->n_legs; i++)
+    copilot_leg_finish (stream->legs[i], reason, drain_ms);
 }
 
 static void
@@ -212,9 +229,7 @@ idle_cb (gpointer user_data)
   stream->idle_id = 0;
   g_message ("call %s: no frame for %.1f s, ending the stream",
       stream_name (stream), config->idle_timeout);
-  if (stream->leg != NULL)
-    copilot_leg_finish (stream->leg, "timeout",
-        (guint) (config->drain_timeout * 1000));
+  stream_finish_legs (stream, "timeout");
   stream_close (stream, CLOSE_NORMAL, "idle timeout");
   return G_SOURCE_REMOVE;
 }
@@ -224,6 +239,11 @@ leg_ended_cb (CopilotLeg * leg, const char *reason, gpointer user_data)
 {
   Stream *stream = user_data;
 
+  /* A dual-track stream stays open until both of its legs have ended. */
+  for (guint i = 0; i < stream->n_legs; i++) {
+    if (!copilot_leg_is_ended (stream->legs[i]))
+      return;
+  }
   stream_close (stream, g_strcmp0 (reason, "disconnected") == 0 ?
       CLOSE_INTERNAL : CLOSE_NORMAL, "stream ended");
 }
@@ -260,6 +280,16 @@ member_uint (JsonObject * obj, const char *name)
 }
 
 static void
+discard_legs (CopilotLeg ** legs, guint n)
+{
+  for (guint i = 0; i < n; i++) {
+    if (legs[i] != NULL)
+      copilot_leg_stop (legs[i], "disconnected");
+    g_clear_object (&legs[i]);
+  }
+}
+
+static void
 handle_start (Stream * stream, JsonObject * root, const char *text,
     gsize length)
 {
@@ -268,8 +298,12 @@ handle_start (Stream * stream, JsonObject * root, const char *text,
   JsonObject *start = NULL, *format = NULL, *params = NULL;
   JsonNode *node;
   const char *call_sid, *speaker, *encoding;
+  /* A dual-track stream: agent first, so call.started lists it first. */
+  const char *speakers[2] = { NULL, "customer" };
+  const char *tracks[2] = { NULL, "inbound" };
+  CopilotLeg *legs[2] = { NULL, NULL };
+  guint n_legs = 1;
   CopilotCall *call;
-  g_autoptr (CopilotLeg) leg = NULL;
   g_autoptr (GError) error = NULL;
   guint rate;
 
@@ -290,22 +324,32 @@ handle_start (Stream * stream, JsonObject * root, const char *text,
     refuse (stream, CLOSE_POLICY, "start frame without a usable call_sid");
     return;
   }
-  speaker = stream->query_track;
-  if (speaker == NULL)
-    speaker = copilot_json_get_string (params, "leg");
-  if (speaker == NULL)
-    speaker = config->mono_leg;
-  if (!g_str_equal (speaker, "agent") && !g_str_equal (speaker, "customer")) {
-    drop_frame (stream, "unknown leg");
-    refuse (stream, CLOSE_POLICY, "leg must be agent or customer");
-    return;
+  if (stream->query_both
+      || g_strcmp0 (copilot_json_get_string (params, "tracks"), "both") == 0) {
+    n_legs = 2;
+    speakers[0] = "agent";
+    tracks[0] = "outbound";
+  } else {
+    speaker = stream->query_track;
+    if (speaker == NULL)
+      speaker = copilot_json_get_string (params, "leg");
+    if (speaker == NULL)
+      speaker = config->mono_leg;
+    if (!g_str_equal (speaker, "agent") && !g_str_equal (speaker, "customer")) {
+      drop_frame (stream, "unknown leg");
+      refuse (stream, CLOSE_POLICY, "leg must be agent or customer");
+      return;
+    }
+    speakers[0] = speaker;
   }
 
   call = copilot_call_table_lookup_active (self->table, call_sid);
-  if (call != NULL && copilot_call_get_leg (call, speaker) != NULL) {
-    g_message ("call %s: second %s stream refused", call_sid, speaker);
-    refuse (stream, CLOSE_POLICY, "leg already connected");
-    return;
+  for (guint i = 0; call != NULL && i < n_legs; i++) {
+    if (copilot_call_get_leg (call, speakers[i]) != NULL) {
+      g_message ("call %s: second %s stream refused", call_sid, speakers[i]);
+      refuse (stream, CLOSE_POLICY, "leg already connected");
+      return;
+    }
   }
   if (call == NULL && copilot_call_table_lookup (self->table, call_sid)) {
     g_message ("call %s: stream for an ended call refused", call_sid);
@@ -333,29 +377,37 @@ handle_start (Stream * stream, JsonObject * root, const char *text,
     return;
   }
 
-  leg = copilot_leg_new (call_sid, speaker, is_mulaw (encoding), rate,
-      config->max_frame_size, config->asr, &error);
-  if (leg == NULL) {
-    g_message ("call %s: cannot start the %s leg: %s", call_sid, speaker,
-        error->message);
-    refuse (stream, CLOSE_INTERNAL, "cannot start the pipeline");
-    return;
-  }
-  if (!copilot_leg_push_frame (leg, text, length)) {
-    /* exotelsrc validates the whole frame (format, rate). */
-    copilot_leg_stop (leg, "disconnected");
-    drop_frame (stream, "start frame refused by exotelsrc");
-    refuse (stream, CLOSE_POLICY, "unsupported start frame");
-    return;
+  for (guint i = 0; i < n_legs; i++) {
+    legs[i] = copilot_leg_new (call_sid, speakers[i], tracks[i],
+        is_mulaw (encoding), rate, config->max_frame_size, config->asr, &error);
+    if (legs[i] == NULL) {
+      g_message ("call %s: cannot start the %s leg: %s", call_sid,
+          speakers[i], error->message);
+      discard_legs (legs, n_legs);
+      refuse (stream, CLOSE_INTERNAL, "cannot start the pipeline");
+      return;
+    }
+    if (!copilot_leg_push_frame (legs[i], text, length)) {
+      /* exotelsrc validates the whole frame (format, rate). */
+      discard_legs (legs, n_legs);
+      drop_frame (stream, "start frame refused by exotelsrc");
+      refuse (stream, CLOSE_POLICY, "unsupported start frame");
+      return;
+    }
   }
 
   if (call == NULL)
     call = copilot_call_table_create (self->table, call_sid);
-  copilot_call_add_leg (call, leg);
   stream->call = g_object_ref (call);
-  stream->leg = g_steal_pointer (&leg);
-  g_signal_connect (stream->leg, "ended", G_CALLBACK (leg_ended_cb), stream);
-  g_message ("call %s: %s stream from %s (%s, %u Hz)", call_sid, speaker,
+  for (guint i = 0; i < n_legs; i++) {
+    copilot_call_add_leg (call, legs[i]);
+    stream->legs[i] = g_steal_pointer (&legs[i]);
+    g_signal_connect (stream->legs[i], "ended", G_CALLBACK (leg_ended_cb),
+        stream);
+  }
+  stream->n_legs = n_legs;
+  g_message ("call %s: %s stream from %s (%s, %u Hz)", call_sid,
+      n_legs == 2 ? "dual-track (agent and customer)" : speakers[0],
       stream->peer, encoding ? encoding : "default encoding", rate);
 }
 
@@ -417,11 +469,12 @@ message_cb (SoupWebsocketConnection * conn, gint type, GBytes * message,
   gint64 now = g_get_monotonic_time ();
   gsize length;
   const char *text = g_bytes_get_data (message, &length);
+  gboolean taken = FALSE;
 
   stream->ingest->metrics->frames_received++;
   /* Before start, frames (e.g. repeated "connected") do not keep a stream
    * alive: it must start within the idle timeout of connecting. */
-  if (stream->leg != NULL)
+  if (stream->n_legs > 0)
     stream->last_frame_us = now;
   if (soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN) {
     drop_frame (stream, "stream is closing");
@@ -436,9 +489,7 @@ message_cb (SoupWebsocketConnection * conn, gint type, GBytes * message,
     drop_frame (stream, "over the frame rate limit");
     g_message ("call %s: more than %u frames per second", stream_name
         (stream), config->max_frames_per_second);
-    if (stream->leg != NULL)
-      copilot_leg_finish (stream->leg, "disconnected",
-          (guint) (config->drain_timeout * 1000));
+    stream_finish_legs (stream, "disconnected");
     stream_close (stream, CLOSE_POLICY, "frame rate limit exceeded");
     return;
   }
@@ -446,12 +497,16 @@ message_cb (SoupWebsocketConnection * conn, gint type, GBytes * message,
     drop_frame (stream, "binary frame");
     return;
   }
-  if (stream->leg == NULL) {
+  if (stream->n_legs == 0) {
     handle_before_start (stream, text, length);
     return;
   }
   note_stop (stream, text, length);
-  if (!copilot_leg_push_frame (stream->leg, text, length))
+  /* Both legs of a dual-track stream get every frame; a frame is dropped
+   * when no leg took it. */
+  for (guint i = 0; i < stream->n_legs; i++)
+    taken |= copilot_leg_push_frame (stream->legs[i], text, length);
+  if (!taken)
     drop_frame (stream, "refused by exotelsrc");
 }
 
@@ -485,10 +540,8 @@ closed_cb (SoupWebsocketConnection * conn, gpointer user_data)
       soup_websocket_connection_get_close_code (conn));
   /* Without a stop frame the peer went away: what was received is still
    * recognised, then the leg ends. */
-  if (stream->leg != NULL && !copilot_leg_is_ended (stream->leg))
-    copilot_leg_finish (stream->leg, stream->stop_reason ?
-        stream->stop_reason : "disconnected",
-        (guint) (self->config->drain_timeout * 1000));
+  stream_finish_legs (stream, stream->stop_reason ? stream->stop_reason :
+      "disconnected");
   g_hash_table_remove (self->streams, conn);
 }
 
@@ -513,12 +566,15 @@ websocket_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
     g_autoptr (GHashTable) params = g_uri_parse_params (query, -1, "&",
         G_URI_PARAMS_NONE, NULL);
     const char *track = params ? g_hash_table_lookup (params, "track") : NULL;
+    const char *tracks = params ? g_hash_table_lookup (params,
+        "tracks") : NULL;
     const char *rate = params ? g_hash_table_lookup (params,
         "sample-rate") : NULL;
     guint64 v;
 
     if (track != NULL)
       stream->query_track = g_strdup (track);
+    stream->query_both = g_strcmp0 (tracks, "both") == 0;
     if (rate != NULL && g_ascii_string_to_unsigned (rate, 10, 8000, 24000,
             &v, NULL) && (v == 8000 || v == 16000 || v == 24000))
       stream->query_rate = (guint) v;

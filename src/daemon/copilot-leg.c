@@ -193,10 +193,28 @@ make (const char *factory, GError ** error)
   return e;
 }
 
+/* Main context only: set once at start-up from the configuration. */
+static char *default_decoder_options;
+
+/**
+ * copilot_leg_set_default_decoder_options:
+ * @options: (nullable): asrsink decoder-options for every new leg
+ *
+ * Sets the recogniser options of the legs created from now on.
+ */
+void
+copilot_leg_set_default_decoder_options (const char *options)
+{
+  g_free (default_decoder_options);
+  default_decoder_options = options && options[0] ? g_strdup (options) : NULL;
+}
+
 /**
  * copilot_leg_new:
  * @call_id: the call, used in segment ids and log lines
  * @speaker: "agent" or "customer"
+ * @track: (nullable): exotelsrc's track ("inbound", "outbound"), or %NULL
+ *   for "auto" (a mono stream: the first track seen)
  * @mulaw: whether the stream's audio is mu-law
  * @sample_rate: rate for exotelsrc when the start frame has none
  * @max_frame_size: exotelsrc's max-frame-size
@@ -208,8 +226,9 @@ make (const char *factory, GError ** error)
  * Returns: (transfer full) (nullable): a new leg
  */
 CopilotLeg *
-copilot_leg_new (const char *call_id, const char *speaker, gboolean mulaw,
-    guint sample_rate, guint max_frame_size, gboolean asr, GError ** error)
+copilot_leg_new (const char *call_id, const char *speaker, const char *track,
+    gboolean mulaw, guint sample_rate, guint max_frame_size, gboolean asr,
+    GError ** error)
 {
   g_autoptr (CopilotLeg) self = g_object_new (COPILOT_TYPE_LEG, NULL);
   const char *chain[] = { "exotelsrc", mulaw ? "mulawdec" : NULL,
@@ -245,9 +264,13 @@ copilot_leg_new (const char *call_id, const char *speaker, gboolean mulaw,
   }
   g_object_set (self->src, "sample-rate", sample_rate, "max-frame-size",
       max_frame_size, NULL);
-  if (asr)
+  if (track != NULL)
+    gst_util_set_object_arg (G_OBJECT (self->src), "track", track);
+  if (asr) {
     g_object_set (prev, "speaker", speaker, "segment-prefix", prefix, NULL);
-  else
+    if (default_decoder_options != NULL)
+      g_object_set (prev, "decoder-options", default_decoder_options, NULL);
+  } else
     g_object_set (prev, "sync", FALSE, "async", FALSE, NULL);
 
   bus = gst_element_get_bus (self->pipeline);

@@ -10,8 +10,8 @@ G_DECLARE_FINAL_TYPE (CopilotLeg, copilot_leg, COPILOT, LEG, GObject)
 
 G_GNUC_WARN_UNUSED_RESULT
 CopilotLeg *copilot_leg_new (const char *call_id, const char *speaker,
-    gboolean mulaw, guint sample_rate, guint max_frame_size, gboolean asr,
-    GError ** error);
+    const char *track, gboolean mulaw, guint sample_rate,
+    guint max_frame_size, gboolean asr, GError ** error);
 
 gboolean copilot_leg_push_frame (CopilotLeg * self, const char *frame,
     gsize length);
@@ -28,5 +28,7 @@ gboolean copilot_leg_is_ended (CopilotLeg * self);
 const char *copilot_leg_get_end_reason (CopilotLeg * self);
 
 gint64 copilot_leg_get_started_ms (CopilotLeg * self);
+
+void copilot_leg_set_default_decoder_options (const char *options);
 
 G_END_DECLS

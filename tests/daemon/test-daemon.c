@@ -421,6 +421,33 @@ test_config (void)
   g_assert_cmpfloat (c->idle_timeout, ==, def->idle_timeout);
   g_assert_cmpuint (c->max_frame_size, ==, def->max_frame_size);
   g_assert_cmpuint (c->max_events_per_call, ==, def->max_events_per_call);
+  g_assert_null (c->decoder_options);
+
+  /* [asr] decoder-options is checked when the daemon starts: a bad value
+   * stops it with a message naming the key; a good one starts. */
+  {
+    g_autoptr (CopilotDaemonConfig) bad =
+        copilot_daemon_config_new_from_data ("[server]\nport=0\n[asr]\n"
+        "decoder-options=-nosuchoption 3\n", &error);
+    g_autoptr (CopilotDaemonConfig) good =
+        copilot_daemon_config_new_from_data ("[server]\nport=0\n[asr]\n"
+        "decoder-options=-maxhmmpf 3000\n", &error);
+    g_autoptr (CopilotDaemon) d1 = NULL;
+    g_autoptr (CopilotDaemon) d2 = NULL;
+    g_autoptr (GError) start_error = NULL;
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (good->decoder_options, ==, "-maxhmmpf 3000");
+    d1 = copilot_daemon_new (g_steal_pointer (&bad));
+    g_assert_false (copilot_daemon_start (d1, &start_error));
+    g_assert_nonnull (start_error);
+    g_assert_nonnull (strstr (start_error->message, "decoder-options"));
+    d2 = copilot_daemon_new (g_steal_pointer (&good));
+    g_assert_true (copilot_daemon_start (d2, &error));
+    g_assert_no_error (error);
+    copilot_daemon_stop (d2);
+    WAIT_UNTIL (copilot_daemon_is_quiet (d2));
+  }
 }
 
 static void
@@ -1413,9 +1440,10 @@ send_connected_cb (gpointer user_data)
 {
   Ws *ws = user_data;
 
-  if (ws->closed)
-    return G_SOURCE_REMOVE;
-  ws_send (ws, "{\"event\":\"connected\"}");
+  /* Removed by the test; sends only while the socket is open. */
+  if (!ws->closed && soup_websocket_connection_get_state (ws->conn) ==
+      SOUP_WEBSOCKET_STATE_OPEN)
+    ws_send (ws, "{\"event\":\"connected\"}");
   return G_SOURCE_CONTINUE;
 }
 
@@ -1426,8 +1454,9 @@ test_peer_abuse (void)
   Ws *a, *b, *rate, *idle, *agent;
   guint ticker;
 
-  /* The idle timeout must outlast the slowest step (ASan), not race it. */
-  fixture_start (&f, "max-calls=1\nidle-timeout=3\n[asr]\nenabled=false\n");
+  /* The idle timeout must outlast the slowest step (ASan), not race it; the
+   * start deadline is checked with a short one at the end. */
+  fixture_start (&f, "max-calls=1\nidle-timeout=60\n[asr]\nenabled=false\n");
 
   /* A chunked body has no declared length: refused before it is read. */
   {
@@ -1501,20 +1530,130 @@ test_peer_abuse (void)
   g_assert_cmpstr (summary_string (&f, "call-a", "end_reason"), ==,
       "callended");
 
+  ws_free (a);
+  ws_free (rate);
+  ws_free (agent);
+  fixture_stop (&f);
+
   /* A stream must start within the idle timeout of connecting: repeated
    * "connected" frames do not keep it open. */
+  fixture_start (&f, "idle-timeout=0.5\n[asr]\nenabled=false\n");
   idle = ws_open (&f, "/exotel/media");
   ticker = g_timeout_add (50, send_connected_cb, idle);
   WAIT_UNTIL (idle->closed);
   g_source_remove (ticker);
-  g_assert_cmpuint (copilot_call_table_get_n_active (copilot_daemon_get_call_table (f.daemon)), ==, 1); /* r1 */
+  g_assert_cmpuint (copilot_call_table_get_n_active
+      (copilot_daemon_get_call_table (f.daemon)), ==, 0);
 
   b = NULL;
-  ws_free (a);
-  ws_free (rate);
-  ws_free (agent);
   ws_free (idle);
   g_clear_pointer (&b, ws_free);
+  fixture_stop (&f);
+}
+
+/* One stream carrying both legs (?tracks=both): inbound frames are the
+ * customer, outbound frames the agent, each recognised on its own leg. */
+static void
+test_dual_track (void)
+{
+  Fixture f = { 0 };
+  Ws *live, *ingest;
+  const char *fixtures[2] = { "daemon-customer-8000.raw",
+    "daemon-agent-8000.raw"
+  };
+  const char *tracks[2] = { "inbound", "outbound" };
+  char *speech[2] = { NULL, NULL };
+  gsize speech_len[2] = { 0, 0 };
+  const guint per = 800, lead = 4000;
+  guint n_chunks = 0;
+  gboolean saw[2] = { FALSE, FALSE };
+  g_autoptr (JsonNode) json = NULL;
+  JsonObject *call;
+  JsonArray *legs;
+  gint i;
+
+  for (guint t = 0; t < 2; t++) {
+    g_autofree char *path = g_test_build_filename (G_TEST_BUILT, "data",
+        fixtures[t], NULL);
+    g_autoptr (GError) error = NULL;
+
+    g_assert_true (g_file_get_contents (path, &speech[t], &speech_len[t],
+            &error));
+    g_assert_no_error (error);
+    n_chunks = MAX (n_chunks, (speech_len[t] / 2 + 2 * lead) / per + 1);
+  }
+
+  fixture_start (&f, NULL);
+  live = ws_open (&f, "/live/ws");
+  ws_send (live, "{\"type\":\"subscribe\",\"call_id\":\"call-dual\"}");
+  ingest = ws_open (&f, "/exotel/media?tracks=both");
+  open_call (ingest, "call-dual", "stream-dual", NULL);
+  /* Frames alternate between the tracks, as Exotel interleaves them. */
+  for (guint c = 0; c < n_chunks; c++) {
+    for (guint t = 0; t < 2; t++) {
+      const gint16 *samples = (const gint16 *) speech[t];
+      gint16 buf[800];
+      g_autofree char *frame = NULL;
+      g_autoptr (GString) tagged = NULL;
+      g_autofree char *tag = g_strdup_printf ("\"media\":{\"track\":\"%s\",",
+          tracks[t]);
+
+      for (guint k = 0; k < per; k++) {
+        gsize s = (gsize) c * per + k;
+
+        buf[k] = (s >= lead && s - lead < speech_len[t] / 2) ?
+            samples[s - lead] : (gint16) ((k * 7919) % 17 - 8);
+      }
+      frame = media_frame ("stream-dual", c, buf, per);
+      tagged = g_string_new (frame);
+      g_assert_cmpuint (g_string_replace (tagged, "\"media\":{", tag, 1), ==,
+          1);
+      ws_send (ingest, tagged->str);
+    }
+  }
+  stop_call (ingest, "call-dual", "stream-dual");
+  g_free (speech[0]);
+  g_free (speech[1]);
+
+  WAIT_UNTIL (find_msg (live, 0, "call.ended", "call-dual") >= 0);
+  /* The stream closes normally once both of its legs have ended. */
+  WAIT_UNTIL (ingest->closed);
+  g_assert_cmpuint (ingest->close_code, ==, 1000);
+  check_call_events (live, "call-dual", "callended");
+
+  i = find_msg (live, 0, "call.started", "call-dual");
+  g_assert_cmpint (i, >=, 0);
+  legs = json_object_get_array_member (msg_obj (live, i), "tracks");
+  g_assert_cmpuint (json_array_get_length (legs), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (legs, 0), ==, "agent");
+  g_assert_cmpstr (json_array_get_string_element (legs, 1), ==, "customer");
+
+  for (guint k = 0; k < live->messages->len; k++) {
+    JsonObject *o = msg_obj (live, k);
+    const char *speaker;
+
+    if (!g_str_equal (msg_type (live, k), "transcript.final"))
+      continue;
+    speaker = json_object_get_string_member (o, "speaker");
+    if (g_str_equal (speaker, "agent"))
+      saw[0] = TRUE;
+    else if (g_str_equal (speaker, "customer"))
+      saw[1] = TRUE;
+  }
+  g_assert_true (saw[0]);
+  g_assert_true (saw[1]);
+
+  g_assert_cmpuint (http (&f, "GET", "/api/calls/call-dual", NULL, &json,
+          NULL), ==, 200);
+  call = json_object_get_object_member (json_node_get_object (json), "call");
+  g_assert_cmpstr (json_object_get_string_member (call, "state"), ==, "ended");
+  g_assert_cmpstr (json_object_get_string_member (call, "end_reason"), ==,
+      "callended");
+  legs = json_object_get_array_member (call, "legs");
+  g_assert_cmpuint (json_array_get_length (legs), ==, 2);
+
+  ws_free (ingest);
+  ws_free (live);
   fixture_stop (&f);
 }
 
@@ -1545,6 +1684,7 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon/shutdown", test_shutdown);
   g_test_add_func ("/daemon/full-call", test_full_call);
   g_test_add_func ("/daemon/two-legs", test_two_legs);
+  g_test_add_func ("/daemon/dual-track", test_dual_track);
 
   return g_test_run ();
 }
