@@ -116,13 +116,10 @@ get_uint (GKeyFile * kf, const char *group, const char *key, guint min,
   g_autofree char *value = NULL;
   guint64 v;
 
-  if (!g_key_file_has_key (kf, group, key, NULL))
-    return TRUE;
-  value = g_key_file_get_string (kf, group, key, &local);
-  if (value == NULL) {
-    set_key_error (error, group, key, local->message);
+  if (!get_string (kf, group, key, &value, error))
     return FALSE;
-  }
+  if (value == NULL)
+    return TRUE;
   g_strstrip (value);
   if (!g_ascii_string_to_unsigned (value, 10, min, max, &v, &local)) {
     set_key_error (error, group, key, local->message);
@@ -136,18 +133,14 @@ static gboolean
 get_seconds (GKeyFile * kf, const char *group, const char *key, double min,
     double max, double *out, GError ** error)
 {
-  g_autoptr (GError) local = NULL;
   g_autofree char *value = NULL;
   char *end = NULL;
   double v;
 
-  if (!g_key_file_has_key (kf, group, key, NULL))
-    return TRUE;
-  value = g_key_file_get_string (kf, group, key, &local);
-  if (value == NULL) {
-    set_key_error (error, group, key, local->message);
+  if (!get_string (kf, group, key, &value, error))
     return FALSE;
-  }
+  if (value == NULL)
+    return TRUE;
   g_strstrip (value);
   v = g_ascii_strtod (value, &end);
   if (end == value || *end != '\0' || !isfinite (v) || v < min || v > max) {
